@@ -1,0 +1,69 @@
+"""The ``pipelines`` command: run stages, export tables, show table history, run demos."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pipelines.errors import PipelineError
+
+log = logging.getLogger("pipelines")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from pipelines.stages import STAGE_NAMES
+
+    parser = argparse.ArgumentParser(prog="pipelines", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML settings file (default: ./pipelines.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", parents=[common], help="run stages (default: all configured)")
+    run.add_argument("--stage", action="append", choices=STAGE_NAMES, help="repeatable")
+    run.add_argument("--run-id", help="run id stamped on commits (default: manual__<utc time>)")
+    run.add_argument("--summary", type=Path, help="write the per-stage summary JSON here")
+    export = sub.add_parser("export", parents=[common], help="export a table to one file")
+    export.add_argument("table", help="e.g. embeddings/catalog")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export.add_argument("--version", type=int, help="table version (default: current)")
+    history = sub.add_parser("history", parents=[common], help="list a table's versions")
+    history.add_argument("table")
+    demo = sub.add_parser("demo", parents=[common], help="generate a data set and run on it")
+    demo.add_argument("--dataset", choices=["sample", "movielens"], default="sample")
+    demo.add_argument("--data-dir", type=Path, default=Path("data/generated"))
+    demo.add_argument("--summary", type=Path)
+    return parser
+
+
+def _setup_logging() -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(show_path=False, rich_tracebacks=False, log_time_format="[%X]")
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
+    logging.getLogger("pipelines").setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging()
+    from pipelines import commands
+    from pipelines.config import load_settings
+
+    try:
+        settings = load_settings(args.config)
+        handler = getattr(commands, f"cmd_{args.command}")
+        return handler(settings, args)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

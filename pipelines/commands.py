@@ -1,0 +1,88 @@
+"""What each CLI command does, given validated settings and parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.config import Settings
+from pipelines.stages import open_context, run_stages, select_stages
+
+console = Console()
+
+
+def _summary(results, path: Path | None) -> dict:
+    summary = {result.stage: result.as_dict() for result in results}
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2, default=str))
+    table = Table(title="run summary")
+    for column in ("stage", "read", "embedded", "skipped", "quarantined", "tombstoned", "seconds"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for r in results:
+        numbers = (r.rows_read, r.embedded, r.skipped, r.quarantined, r.tombstoned, r.seconds)
+        table.add_row(r.stage, *map(str, numbers))
+    console.print(table)
+    return summary
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    stages = select_stages(settings, args.stage)
+    if not stages:
+        console.print("nothing to run: no stage has its inputs configured (see [catalog] source)")
+        return 1
+    with open_context(settings, args.run_id) as ctx:
+        _summary(run_stages(ctx, stages), args.summary)
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType
+
+    with open_context(settings) as ctx:
+        df = ctx.lake.read(args.table, args.version)
+        if args.format == "csv":
+            arrays = [f.name for f in df.schema.fields if isinstance(f.dataType, ArrayType)]
+            df = df.select(*[F.to_json(c).alias(c) if c in arrays else c for c in df.columns])
+        with tempfile.TemporaryDirectory(dir=args.out.parent.resolve()) as tmp:
+            writer = df.coalesce(1).write.mode("overwrite")
+            folder = Path(tmp) / "out"
+            if args.format == "csv":
+                writer.options(header=True, escape='"').csv(str(folder))
+            else:
+                writer.parquet(str(folder))
+            part = next(folder.glob(f"part-*.{args.format}*"))
+            shutil.move(part, args.out)
+    console.print(f"exported {args.table} to {args.out}")
+    return 0
+
+
+def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.lake.delta_rs import DeltaRsEngine
+
+    # the log is engine-agnostic; no Spark session needed to read it
+    versions = DeltaRsEngine(None, settings.lake.root).history(args.table)
+    table = Table(title=f"history of {args.table}")
+    for column in ("version", "timestamp", "operation", "run_id"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(str(v.version), v.timestamp.isoformat(), v.operation, v.run_id or "")
+    console.print(table)
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.datasets.demo import prepare_demo
+
+    settings = prepare_demo(settings, args.dataset, args.data_dir)
+    with open_context(settings) as ctx:
+        _summary(run_stages(ctx, select_stages(settings, None)), args.summary)
+        console.print(f"tables are under {settings.lake.root}")
+    return 0

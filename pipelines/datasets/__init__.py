@@ -1,0 +1,1 @@
+"""Input data sets: a seeded synthetic catalog with planted faults, and MovieLens-100k."""

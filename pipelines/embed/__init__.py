@@ -1,0 +1,1 @@
+"""Embedding stage: source table -> normalised text -> vectors in a Delta table, incrementally."""

@@ -1,0 +1,52 @@
+"""delta-spark engine: Spark's native ``format("delta")``, for clusters that have the jar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.lake.base import TableEngine, WriteMode
+from pipelines.lake.errors import EngineUnavailableError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+DELTA_CLASS = "io.delta.tables.DeltaTable"
+
+
+def delta_jar_available(spark: SparkSession) -> bool:
+    try:
+        spark.sparkContext._jvm.java.lang.Class.forName(DELTA_CLASS)
+    except Exception:
+        return False
+    return True
+
+
+class DeltaSparkEngine(TableEngine):
+    name = "delta-spark"
+
+    def __init__(self, spark: SparkSession, root: Path):
+        if not delta_jar_available(spark):
+            raise EngineUnavailableError(
+                "lake.engine = 'delta-spark' needs the delta-spark jar on Spark's classpath"
+                f" (class {DELTA_CLASS} not found): add it with spark.jars or"
+                " spark.jars.packages = 'io.delta:delta-spark_2.13:4.0.0' under [spark.conf],"
+                " or use lake.engine = 'delta-rs', which needs no jar"
+            )
+        super().__init__(spark, root)
+
+    def _read(self, path: Path, version: int | None) -> DataFrame:
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(str(path))
+
+    def _write(self, df: DataFrame, path: Path, mode: WriteMode, metadata: dict[str, str]) -> None:
+        (
+            df.write.format("delta")
+            .mode(mode)
+            .option("userMetadata", json.dumps(metadata))
+            .option("overwriteSchema", str(mode == "overwrite").lower())
+            .save(str(path))
+        )

@@ -1,0 +1,40 @@
+"""Quarantine tables: bad input rows with a reason and the raw row, never silently dropped."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+    from pipelines.lake import TableEngine
+
+QUARANTINE_COLUMNS = ["source", "reason", "key", "raw", "run_id", "quarantined_at"]
+
+
+def quarantine_rows(
+    rows: DataFrame, reason: Column, key: Column, source: str, raw_columns: list[str]
+) -> DataFrame:
+    """Shape bad rows for a quarantine table; ``raw`` is the source row as JSON."""
+    raw = F.to_json(F.struct(*[F.col(name) for name in raw_columns]))
+    return rows.select(
+        F.lit(source).alias("source"),
+        reason.alias("reason"),
+        key.cast("string").alias("key"),
+        raw.alias("raw"),
+    )
+
+
+def write_quarantine(lake: TableEngine, table: str, bad: DataFrame, run_id: str) -> int | None:
+    """Replace ``table`` with this run's bad rows, unless they are the ones already there."""
+    if lake.exists(table):
+        current = lake.read(table).select("source", "reason", "key", "raw")
+        same = bad.exceptAll(current).isEmpty() and current.exceptAll(bad).isEmpty()
+        if same:
+            return None
+    stamped = bad.withColumn("run_id", F.lit(run_id)).withColumn(
+        "quarantined_at", F.current_timestamp()
+    )
+    return lake.write(stamped.select(*QUARANTINE_COLUMNS), table, run_id)

@@ -1,0 +1,76 @@
+"""The stage registry and the runner: stages run in order, each returns a ``StageResult``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipelines.context import RunContext, StageResult, new_run_id
+from pipelines.errors import ConfigError, PipelineError, StageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pipelines.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    target: str  # "module:function" taking a RunContext, imported only when the stage runs
+    configured: Callable[[Settings], bool]
+
+    def load(self) -> Callable[[RunContext], StageResult]:
+        module, function = self.target.split(":")
+        return getattr(importlib.import_module(module), function)
+
+
+STAGES: list[Stage] = [
+    Stage(
+        "embed-catalog",
+        "pipelines.embed.stage:embed_catalog",
+        lambda s: s.catalog.source is not None,
+    ),
+]
+STAGE_NAMES = [stage.name for stage in STAGES]
+
+
+def select_stages(settings: Settings, names: list[str] | None) -> list[Stage]:
+    """The named stages in pipeline order, or every stage whose inputs are configured."""
+    if not names:
+        return [stage for stage in STAGES if stage.configured(settings)]
+    unknown = [name for name in names if name not in STAGE_NAMES]
+    if unknown:
+        raise ConfigError(
+            f"unknown stage {', '.join(unknown)}; stages are {', '.join(STAGE_NAMES)}"
+        )
+    return [stage for stage in STAGES if stage.name in names]
+
+
+@contextmanager
+def open_context(settings: Settings, run_id: str | None = None) -> Iterator[RunContext]:
+    from pipelines.lake import open_lake
+    from pipelines.spark import build_spark
+
+    spark = build_spark(settings.spark)
+    yield RunContext(settings, spark, open_lake(spark, settings.lake), run_id or new_run_id())
+
+
+def run_stages(ctx: RunContext, stages: list[Stage]) -> list[StageResult]:
+    results = []
+    for stage in stages:
+        log.info("stage %s: starting (run %s)", stage.name, ctx.run_id)
+        try:
+            results.append(stage.load()(ctx))
+        except PipelineError:
+            raise
+        except Exception as exc:
+            raise StageError(stage.name, f"{type(exc).__name__}: {exc}") from exc
+        log.info("stage %s: done in %.1fs", stage.name, results[-1].seconds)
+    return results

@@ -1,0 +1,33 @@
+from pipelines.embed.config import template_fields
+from pipelines.embed.text import content_hash, normalize_text, render_text
+
+
+def test_normalize_strips_controls_and_collapses_whitespace():
+    assert normalize_text("  Red\t\tbottle\x00\x07 750\u200bml \n\n") == "Red bottle 750 ml"
+    assert normalize_text("ＡＣＭＥ") == "ACME"  # NFKC folds full-width letters
+    assert normalize_text(None) == ""
+
+
+def test_normalize_caps_length():
+    assert normalize_text("word " * 100, max_chars=12) == "word word wo"
+
+
+def test_render_fills_template_and_treats_missing_as_empty():
+    row = {"title": " Toy  Story ", "year": None, "genres": "Animation"}
+    assert render_text("{title} ({year}): {genres}", row) == "Toy Story (): Animation"
+
+
+def test_render_returns_none_when_every_field_is_empty():
+    assert render_text("{title}: {description}", {"title": " \t", "description": "\x00"}) is None
+
+
+def test_template_fields_in_order_without_repeats():
+    assert template_fields("{b} {a} {b}!") == ["b", "a"]
+
+
+def test_hash_depends_on_text_and_model():
+    base = content_hash("red bottle", "m@torch")
+    assert base == content_hash("red bottle", "m@torch")
+    assert base != content_hash("red bottle!", "m@torch")
+    assert base != content_hash("red bottle", "m@torch-bf16")
+    assert len(base) == 64

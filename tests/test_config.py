@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import pytest
+
+from pipelines.config import load_settings
+from pipelines.errors import ConfigError
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.lake.root == tmp_path / "lakehouse"
+    assert settings.lake.engine == "delta-rs"
+    assert settings.qdrant_path == tmp_path / "lakehouse" / "qdrant"
+    assert (Path(settings.model.name_or_path) / "config.json").is_file()
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path):
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    settings = load_settings(_write(sub, '[lake]\nroot = "lake"\n[catalog]\nsource = "c.csv"\n'))
+    assert settings.lake.root == sub / "lake"
+    assert settings.catalog.source == sub / "c.csv"
+
+
+def test_bad_value_names_key_value_and_allowed(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_settings(_write(tmp_path, '[model]\nbackend = "turbo"\n'))
+    message = str(err.value)
+    assert "model.backend" in message and "'turbo'" in message and "onnx-int8" in message
+    assert "PIPELINES__MODEL__BACKEND" in message
+
+
+def test_unknown_key_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"lake\.rooot: unknown key"):
+        load_settings(_write(tmp_path, '[lake]\nrooot = "x"\n'))
+
+
+def test_environment_overrides_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINES__MODEL__BATCH_SIZE", "17")
+    monkeypatch.setenv("PIPELINES__LAKE__ENGINE", "delta-spark")
+    settings = load_settings(_write(tmp_path, "[model]\nbatch_size = 8\n"))
+    assert settings.model.batch_size == 17
+    assert settings.lake.engine == "delta-spark"
+
+
+def test_bad_environment_value_names_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINES__MODEL__BATCH_SIZE", "0")
+    with pytest.raises(ConfigError, match="PIPELINES__MODEL__BATCH_SIZE"):
+        load_settings(_write(tmp_path, ""))
+
+
+def test_template_with_format_spec_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match=r"catalog\.text_template.*plain column names"):
+        load_settings(_write(tmp_path, '[catalog]\ntext_template = "{price:.2f}"\n'))
+
+
+def test_model_must_be_a_local_folder(tmp_path):
+    with pytest.raises(ConfigError, match="not a local sentence-transformers folder"):
+        load_settings(_write(tmp_path, '[model]\nname_or_path = "sentence-transformers/x"\n'))
+
+
+def test_missing_explicit_file_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(_write(tmp_path, "[lake\n"))
+
+
+def test_api_key_is_not_shown(tmp_path):
+    settings = load_settings(_write(tmp_path, '[qdrant]\napi_key = "s3cret-key"\n'))
+    assert "s3cret-key" not in repr(settings)
+    assert settings.qdrant.api_key.get_secret_value() == "s3cret-key"
+
+
+def test_example_config_is_valid():
+    example = Path(__file__).parents[1] / "pipelines.example.toml"
+    settings = load_settings(example)
+    assert settings.catalog.text_template
