@@ -37,8 +37,74 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not stages:
         console.print("nothing to run: no stage has its inputs configured (see [catalog] source)")
         return 1
-    with open_context(settings, args.run_id) as ctx:
+    with open_context(settings, args.run_id, args.full_refresh) as ctx:
         _summary(run_stages(ctx, stages), args.summary)
+    return 0
+
+
+def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.publish.reconcile import reconcile_catalog
+
+    with open_context(settings) as ctx:
+        result = reconcile_catalog(ctx, fix=args.repair)
+    console.print_json(data=result.details)
+    return 0
+
+
+def cmd_qdrant(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.publish.publisher import rollback
+
+    with open_context(settings) as ctx:
+        if args.action == "rollback":
+            back = rollback(ctx)
+            console.print(f"alias {back.alias} -> {back.collection} ({back.points} points)")
+        alias = settings.publish.alias
+        target = ctx.store.alias_target(alias)
+        console.print(f"{ctx.store.description}: alias {alias} -> {target}")
+        console.print(f"collections: {', '.join(ctx.store.collections())}")
+    return 0
+
+
+def _filters(pairs: list[str]) -> dict[str, str]:
+    from pipelines.errors import ConfigError
+
+    bad = [p for p in pairs if "=" not in p]
+    if bad:
+        raise ConfigError(f"--filter {bad[0]!r} is not FIELD=VALUE, e.g. --filter brand=Acme")
+    return dict(p.split("=", 1) for p in pairs)
+
+
+def _print_results(results, as_json: bool, payload_fields: list[str]) -> None:
+    if as_json:
+        print(json.dumps([r.as_dict() for r in results], indent=2, default=str))
+        return
+    table = Table()
+    for column in ("rank", "item_id", "score", *payload_fields):
+        table.add_column(column)
+    for rank, r in enumerate(results, 1):
+        extra = [str(r.payload.get(f, "")) for f in payload_fields]
+        table.add_row(str(rank), r.item_id, f"{r.score:.4f}", *extra)
+    console.print(table)
+
+
+def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.client import CatalogClient
+    from pipelines.publish.store import open_store
+
+    client = CatalogClient(open_store(settings), settings)
+    results = client.query(args.text, args.k, _filters(args.filter))
+    _print_results(results, args.json, settings.catalog.payload_columns)
+    return 0
+
+
+def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.client import CatalogClient
+    from pipelines.publish.store import open_store
+
+    client = CatalogClient(open_store(settings), settings)
+    _print_results(
+        client.similar(args.item_id, args.k), args.json, settings.catalog.payload_columns
+    )
     return 0
 
 

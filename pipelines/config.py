@@ -8,6 +8,7 @@ Relative paths in the file are taken relative to the file's folder.
 from __future__ import annotations
 
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pipelines.embed.config import CatalogConfig, EventsConfig, ModelConfig
 from pipelines.errors import ConfigError
 from pipelines.lake.config import LakeConfig
+from pipelines.publish.config import PublishConfig
 from pipelines.spark_config import SparkConfig
+from pipelines.validate.config import ValidateConfig
 
 DEFAULT_CONFIG_FILE = "pipelines.toml"
 ENV_PREFIX = "PIPELINES__"
@@ -29,6 +32,10 @@ class QdrantConfig(BaseModel):
     path: Path | None = None  # embedded on-disk mode; default <lake.root>/qdrant
     url: str | None = None  # a server; wins over path
     api_key: SecretStr | None = None
+
+
+# The key is named [validate], as the stage is; it shadows pydantic's deprecated validate().
+warnings.filterwarnings("ignore", message='Field name "validate" in "Settings" shadows')
 
 
 class Settings(BaseSettings):
@@ -45,6 +52,8 @@ class Settings(BaseSettings):
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
+    validate: ValidateConfig = Field(default_factory=ValidateConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
 
     from pipelines.config import Settings
     from pipelines.lake import TableEngine
+    from pipelines.publish.store import VectorStore
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -31,10 +33,30 @@ class RunContext:
     spark: SparkSession
     lake: TableEngine
     run_id: str
+    full_refresh: bool = False
+    _store: VectorStore | None = field(default=None, repr=False)
 
     @property
-    def cache_dir(self):
+    def store(self) -> VectorStore:
+        """The vector store, opened on first use (embedded Qdrant allows one client per path)."""
+        if self._store is None:
+            from pipelines.publish.store import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def cache_dir(self) -> Path:
         return self.settings.lake.root / "_models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.settings.lake.root / "reports"
 
 
 @dataclass

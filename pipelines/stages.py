@@ -31,12 +31,15 @@ class Stage:
         return getattr(importlib.import_module(module), function)
 
 
+def _catalog(settings: Settings) -> bool:
+    return settings.catalog.source is not None
+
+
 STAGES: list[Stage] = [
-    Stage(
-        "embed-catalog",
-        "pipelines.embed.stage:embed_catalog",
-        lambda s: s.catalog.source is not None,
-    ),
+    Stage("embed-catalog", "pipelines.embed.stage:embed_catalog", _catalog),
+    Stage("validate-catalog", "pipelines.validate.stage:validate_catalog", _catalog),
+    Stage("publish-catalog", "pipelines.publish.publisher:publish_catalog", _catalog),
+    Stage("reconcile-catalog", "pipelines.publish.reconcile:reconcile_catalog", _catalog),
 ]
 STAGE_NAMES = [stage.name for stage in STAGES]
 
@@ -54,12 +57,19 @@ def select_stages(settings: Settings, names: list[str] | None) -> list[Stage]:
 
 
 @contextmanager
-def open_context(settings: Settings, run_id: str | None = None) -> Iterator[RunContext]:
+def open_context(
+    settings: Settings, run_id: str | None = None, full_refresh: bool = False
+) -> Iterator[RunContext]:
     from pipelines.lake import open_lake
     from pipelines.spark import build_spark
 
     spark = build_spark(settings.spark)
-    yield RunContext(settings, spark, open_lake(spark, settings.lake), run_id or new_run_id())
+    lake = open_lake(spark, settings.lake)
+    ctx = RunContext(settings, spark, lake, run_id or new_run_id(), full_refresh=full_refresh)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def run_stages(ctx: RunContext, stages: list[Stage]) -> list[StageResult]:

@@ -152,6 +152,14 @@ def tombstone(rows: DataFrame, run_id: str) -> DataFrame:
     return _shaped(rows, vector=no_vector, run_id=F.lit(run_id), is_deleted=F.lit(True))
 
 
+def count_valid_source_rows(ctx: RunContext) -> int:
+    """Rows of the catalog source that pass the quarantine rules (what the table must hold)."""
+    cfg = ctx.settings.catalog
+    needed = [cfg.id_column, *template_fields(cfg.text_template), *cfg.payload_columns]
+    source = read_source(ctx.lake, "catalog", cfg.source, cfg.format, needed)
+    return prepare_rows(source, cfg, model_id="").filter(F.col("_reason").isNull()).count()
+
+
 def embed_catalog(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
     cfg = ctx.settings.catalog

@@ -1,0 +1,112 @@
+"""Publisher throughput vs a raw qdrant-client upsert of the same points, embedded Qdrant.
+
+    python bench/publish_throughput.py [--points 5000] [--batch 256]
+
+The publisher streams rows of a Spark DataFrame to the driver (toLocalIterator), builds
+payloads and upserts through the retrying store; the raw side upserts prebuilt PointStructs
+in the same batches. Both write to fresh collections of one local on-disk Qdrant; the best
+of interleaved rounds counts.
+Ends with one JSON line: {"bench", "figures", "targets"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _vectors(n: int, dim: int = 384) -> np.ndarray:
+    v = np.random.default_rng(0).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _table(spark, vectors: np.ndarray):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "item_id": [f"I{i:06d}" for i in range(len(vectors))],
+            "vector": list(vectors),
+            "content_hash": ["h"] * len(vectors),
+            "payload": ['{"title": "bench item", "price": "9.99"}'] * len(vectors),
+            "model_id": ["bench@torch"] * len(vectors),
+            "run_id": ["bench"] * len(vectors),
+        }
+    )
+    return spark.createDataFrame(frame).repartition(2).persist()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--points", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    from qdrant_client import models
+
+    from pipelines.publish.config import PublishConfig
+    from pipelines.publish.points import to_point, upsert_rows
+    from pipelines.publish.store import QdrantStore
+    from pipelines.spark import build_spark
+    from pipelines.spark_config import SparkConfig
+
+    work = Path(tempfile.mkdtemp(prefix="bench-publish-"))
+    spark = build_spark(SparkConfig(master="local[2]", conf={"spark.ui.enabled": "false"}))
+    vectors = _vectors(args.points)
+    rows = _table(spark, vectors)
+    rows.count()
+    store = QdrantStore(PublishConfig(batch_size=args.batch), None, None, work / "qdrant")
+    prepared = [to_point(r) for r in rows.collect()]
+    structs = [
+        models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload) for p in prepared
+    ]
+
+    def raw(collection: str) -> None:
+        for i in range(0, len(structs), args.batch):
+            store.client.upsert(collection, points=structs[i : i + args.batch])
+
+    def publisher(collection: str) -> None:
+        upsert_rows(store, collection, rows, args.batch, args.points)
+
+    rates: dict[str, list[float]] = {"raw": [], "publisher": []}
+    for round_ in range(args.rounds):  # interleaved, so warm-up and drift hit both sides
+        for name, run in (("raw", raw), ("publisher", publisher)):
+            collection = f"{name}_{round_}"
+            store.create_collection(collection, vectors.shape[1])
+            start = time.perf_counter()
+            run(collection)
+            rates[name].append(args.points / (time.perf_counter() - start))
+            assert store.count(collection) == args.points
+    raw_rate, ours_rate = max(rates["raw"]), max(rates["publisher"])
+    store.close()
+    spark.stop()
+    shutil.rmtree(work, ignore_errors=True)
+    ratio = ours_rate / raw_rate
+    print(f"raw qdrant-client {raw_rate:.0f} points/s, publisher {ours_rate:.0f} points/s")
+    figures = {
+        "points": args.points,
+        "batch": args.batch,
+        "raw_points_per_s": round(raw_rate, 1),
+        "publisher_points_per_s": round(ours_rate, 1),
+        "rounds": {name: [round(r, 1) for r in values] for name, values in rates.items()},
+    }
+    target = {"value": round(ratio, 3), "target": ">= 0.9", "met": ratio >= 0.9}
+    print(
+        json.dumps(
+            {
+                "bench": "publish_throughput",
+                "figures": figures,
+                "targets": {"publisher_over_raw": target},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""A small Python API for services that query the published catalog in Qdrant.
+
+    from pipelines.client import CatalogClient
+    client = CatalogClient.from_config("pipelines.toml")
+    client.query("waterproof hiking jacket", k=5, filters={"brand": "Trailhead"})
+    client.similar("P00042", k=10)
+
+Queries are embedded with the model that built the collection (its ``model_id`` payload), so a
+service never mixes vector spaces.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import Settings, load_settings
+from pipelines.embed.backends import BackendSpec, get_backend
+from pipelines.embed.text import normalize_text
+from pipelines.errors import ConfigError, PipelineError
+from pipelines.publish.store import VectorStore, open_store, point_id
+
+
+@dataclass(frozen=True)
+class Result:
+    item_id: str
+    score: float
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class CatalogClient:
+    def __init__(self, store: VectorStore, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self.alias = settings.publish.alias
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None) -> CatalogClient:
+        settings = load_settings(path)
+        return cls(open_store(settings), settings)
+
+    def _collection(self) -> str:
+        target = self.store.alias_target(self.alias)
+        if target is None:
+            raise PipelineError(
+                f"alias {self.alias!r} does not exist in {self.store.description};"
+                " run the publish-catalog stage first"
+            )
+        return target
+
+    def _encoder_spec(self, collection: str) -> BackendSpec:
+        _, payload = next(iter(self.store.scroll(collection, ["model_id"])), (None, {}))
+        model_id = payload.get("model_id")
+        if not model_id:
+            raise PipelineError(f"{collection} has no points with a model_id")
+        model = self.settings.model
+        name, _, backend = model_id.partition("@")
+        device = "cuda" if backend.endswith("-cuda") else "cpu"
+        spec = BackendSpec(
+            backend=backend.removesuffix("-cuda"),
+            model_path=model.name_or_path,
+            max_seq_length=model.max_seq_length,
+            batch_size=model.batch_size,
+            device=device,
+            threads=os.cpu_count() or 1,
+            cache_dir=str(self.settings.lake.root / "_models"),
+        )
+        if spec.model_name != name:
+            raise ConfigError(
+                f"{collection} was built with model {name!r} but [model] name_or_path is"
+                f" {model.name_or_path!r}; point it at that model's folder"
+            )
+        return spec
+
+    def query(self, text: str, k: int = 10, filters: dict[str, str] | None = None) -> list[Result]:
+        collection = self._collection()
+        encoder = get_backend(self._encoder_spec(collection))
+        vector = encoder.encode([normalize_text(text, self.settings.catalog.max_text_chars)])[0]
+        return self._results(self.store.search(self.alias, vector, k, filters or {}))
+
+    def similar(self, item_id: str, k: int = 10) -> list[Result]:
+        vectors = self.store.vectors(self.alias, [point_id(item_id)])
+        if not vectors:
+            raise PipelineError(f"item {item_id!r} is not in alias {self.alias!r}")
+        [vector] = vectors.values()
+        hits = self.store.search(self.alias, vector, k + 1, {})
+        return [r for r in self._results(hits) if r.item_id != item_id][:k]
+
+    @staticmethod
+    def _results(hits) -> list[Result]:
+        return [Result(str(h.payload.get("item_id")), round(h.score, 6), h.payload) for h in hits]

@@ -1,0 +1,1 @@
+"""Validation: vector-aware Great Expectations suites and drift checks gate publishing."""
