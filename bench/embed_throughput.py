@@ -1,9 +1,9 @@
 """Embedding throughput: plain fp32 encode vs the auto-picked backend vs the Spark stage.
 
-    python bench/embed_throughput.py [--rows 20000]
+    python bench/embed_throughput.py [--rows 5000] [--rounds 2]
 
-(a) sentence-transformers fp32, one process, one encode call;
-(b) the backend `auto` picks, same texts, one process, one call;
+(a) sentence-transformers fp32, one process, one encode call (best of interleaved rounds);
+(b) the backend `auto` picks, same texts, one process, one call (best of the same rounds);
 (c) the embed-catalog stage on local[2] with that backend, JVM start-up excluded. Measured
     twice in one Spark session: cold (Python workers start and load the model) and warm
     (workers reused, the steady state of a long run).
@@ -77,7 +77,8 @@ def spark_rate(spec_backend: str, catalog: Path, work: Path, cache: Path) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     from pipelines.embed.backends.auto import resolve_backend
     from pipelines.embed.backends.base import BackendSpec
@@ -94,9 +95,14 @@ def main() -> None:
     print(f"auto picked {chosen.backend}")
     threads = os.cpu_count() or 1
     fp32 = BackendSpec("torch", model.name_or_path, threads=threads, cache_dir=str(cache))
-    rate_a, ref = encode_rate(fp32, texts)
     picked = BackendSpec(**{**fp32.__dict__, "backend": chosen.backend})
-    rate_b, vectors = encode_rate(picked, texts)
+    rates_a, rates_b = [], []
+    for _ in range(args.rounds):  # interleaved best-of-N: this host's speed drifts over minutes
+        rate, ref = encode_rate(fp32, texts)
+        rates_a.append(rate)
+        rate, vectors = encode_rate(picked, texts)
+        rates_b.append(rate)
+    rate_a, rate_b = max(rates_a), max(rates_b)
     agreement = np.sum(ref * vectors, axis=1)
     print(f"(a) fp32 {rate_a:.0f} rows/s  (b) {chosen.backend} {rate_b:.0f} rows/s")
     spark = spark_rate(chosen.backend, catalog, work, cache)
@@ -110,6 +116,8 @@ def main() -> None:
         "c_spark_cold_rows_per_s": round(spark["cold"], 1),
         "c_spark_warm_rows_per_s": round(spark["warm"], 1),
         "c_cold_over_b": round(spark["cold"] / rate_b, 3),
+        "a_rounds": [round(r, 1) for r in rates_a],
+        "b_rounds": [round(r, 1) for r in rates_b],
         "cosine_mean": round(float(agreement.mean()), 5),
         "cosine_min": round(float(agreement.min()), 5),
     }

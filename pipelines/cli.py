@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     similar.add_argument("item_id")
     similar.add_argument("--k", type=int, default=10)
     similar.add_argument("--json", action="store_true")
+    status = sub.add_parser("status", parents=[common], help="tables, validation, alias")
+    status.add_argument("--query", help="also run a sample query and a similar-items lookup")
     demo = sub.add_parser("demo", parents=[common], help="generate a data set and run on it")
     demo.add_argument("--dataset", choices=["sample", "movielens"], default="sample")
     demo.add_argument("--data-dir", type=Path, default=Path("data/generated"))

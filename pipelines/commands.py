@@ -152,3 +152,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         _summary(run_stages(ctx, select_stages(settings, None)), args.summary)
         console.print(f"tables are under {settings.lake.root}")
     return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.status import print_status
+
+    print_status(settings, console, args.query)
+    return 0

@@ -53,14 +53,14 @@ def make_catalog(n: int, start: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_settings(tmp: Path, catalog: Path, **sections) -> Path:
+def write_settings(tmp: Path, catalog_file: Path, **sections) -> Path:
     """A TOML config for a test lake; ``sections`` add or replace [section] key = value."""
     base = {
         "lake": {"root": "lake"},  # relative paths: a copied folder is a working lake
         "spark": {"master": "local[2]"},
         "model": {"backend": "torch", "device": "cpu"},
         "catalog": {
-            "source": os.path.relpath(catalog, tmp),
+            "source": os.path.relpath(catalog_file, tmp),
             "format": "csv",
             "id_column": "item_id",
             "text_template": "{title} by {brand}: {description}",

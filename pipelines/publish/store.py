@@ -101,7 +101,7 @@ class VectorStore(ABC):
 def open_store(settings: Settings) -> VectorStore:
     """Qdrant from [qdrant]: a server when ``url`` is set, else embedded under the lake."""
     qdrant = settings.qdrant
-    key = qdrant.api_key.get_secret_value() if qdrant.api_key else None
+    key = (qdrant.api_key.get_secret_value() if qdrant.api_key else "") or None
     return QdrantStore(settings.publish, qdrant.url, key, settings.qdrant_path)
 
 

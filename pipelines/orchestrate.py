@@ -1,0 +1,82 @@
+"""Airflow wiring helpers, cheap to import at DAG-parse time (stdlib and Airflow only).
+
+DAG files stay ~30 lines of wiring; everything they share lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+JOBS = REPO / "jobs"
+SPARK_CONN_ID = os.environ.get("PIPELINES_SPARK_CONN_ID", "spark_default")
+QDRANT_CONN_ID = "qdrant_default"
+# the key travels in the job's environment, rendered from the connection (masked in the UI)
+QDRANT_KEY = {
+    "PIPELINES__QDRANT__API_KEY": "{% set c = conn.get('qdrant_default') %}"
+    "{{ (c.password or '') if c else '' }}"
+}
+
+DEFAULT_ARGS = {
+    "owner": "data-platform",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+def config_path() -> str:
+    """The settings file every task passes to its job: $PIPELINES_CONFIG or ./pipelines.toml."""
+    return os.environ.get("PIPELINES_CONFIG", str(REPO / "pipelines.toml"))
+
+
+def lake_root() -> Path:
+    """The lake root, for Asset URIs: environment first, then the file, as load_settings does."""
+    root = os.environ.get("PIPELINES__LAKE__ROOT")
+    config = Path(config_path())
+    if root is None and config.is_file():
+        root = tomllib.loads(config.read_text()).get("lake", {}).get("root")
+    path = Path(root or "lakehouse")
+    return path if path.is_absolute() else (config.parent / path).resolve()
+
+
+def table_asset(table: str):
+    from airflow.sdk import Asset
+
+    return Asset(name=table.replace("/", "_"), uri=(lake_root() / table).as_uri())
+
+
+def spark_job(task_id: str, job: str, *, terminal: bool = False, **kwargs):
+    """A SparkSubmitOperator running ``jobs/<job>.py`` with the DAG run's id.
+
+    ``terminal`` tasks (validation) get no retries: a failed check does not pass on retry.
+    The Qdrant API key, if any, comes from the ``qdrant_default`` connection's password.
+    """
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    if terminal:
+        kwargs["retries"] = 0
+    args = ["--config", config_path(), "--run-id", "{{ run_id }}"]
+    return SparkSubmitOperator(
+        task_id=task_id,
+        application=str(JOBS / f"{job}.py"),
+        conn_id=SPARK_CONN_ID,
+        name=f"pipelines-{job}",
+        application_args=[*args, *kwargs.pop("extra_args", [])],
+        env_vars={
+            "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", _python()),
+            "HF_HUB_OFFLINE": "1",
+            **kwargs.pop("env_vars", {}),
+        },
+        **kwargs,
+    )
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable

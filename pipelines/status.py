@@ -1,0 +1,78 @@
+"""What the pipeline has produced, read without Spark: tables, validation, the served alias."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.config import Settings
+
+
+def lake_tables(root: Path) -> list[tuple[str, int, int, str]]:
+    """(table, version, live rows, last run id) for every Delta table under ``root``."""
+    from deltalake import DeltaTable
+
+    found = []
+    for log in sorted(root.glob("**/_delta_log")):
+        table = DeltaTable(str(log.parent))
+        run_id = table.history(1)[0].get("run_id", "")
+        rows = table.to_pyarrow_dataset().count_rows()
+        found.append((str(log.parent.relative_to(root)), table.version(), rows, run_id))
+    return found
+
+
+def latest_validation(root: Path) -> dict | None:
+    reports = sorted((root / "reports" / "validation").glob("*/v*.json"))
+    return json.loads(reports[-1].read_text()) if reports else None
+
+
+def print_status(settings: Settings, console: Console, query: str | None) -> None:
+    root = settings.lake.root
+    table = Table(title=f"tables under {root}")
+    for column in ("table", "version", "rows", "last run id"):
+        table.add_column(column)
+    for name, version, rows, run_id in lake_tables(root):
+        table.add_row(name, str(version), str(rows), run_id)
+    console.print(table)
+    report = latest_validation(root)
+    if report:
+        verdict = "passed" if report["success"] else "FAILED: " + "; ".join(report["failures"])
+        console.print(f"validation of {report['table']} v{report['version']}: {verdict}")
+        console.print(f"  drift: {report['drift']['status']} ({report['drift']['message']})")
+        console.print(f"  Data Docs: {report['data_docs']}")
+    _print_serving(settings, console, query)
+
+
+def _print_serving(settings: Settings, console: Console, query: str | None) -> None:
+    from pipelines.client import CatalogClient
+    from pipelines.publish.store import open_store
+
+    store = open_store(settings)
+    try:
+        alias = settings.publish.alias
+        target = store.alias_target(alias)
+        if target is None:
+            console.print(f"{store.description}: alias {alias!r} not published yet")
+            return
+        console.print(
+            f"{store.description}: alias {alias} -> {target} ({store.count(alias)} points)"
+        )
+        if query:
+            client = CatalogClient(store, settings)
+            hits = client.query(query, k=3)
+            console.print(f"query {query!r}: " + ", ".join(_hit(h) for h in hits))
+            if hits:
+                similar = client.similar(hits[0].item_id, k=3)
+                console.print(
+                    f"similar to {hits[0].item_id}: " + ", ".join(_hit(h) for h in similar)
+                )
+    finally:
+        store.close()
+
+
+def _hit(hit) -> str:
+    title = hit.payload.get("title", "")
+    return f"{hit.item_id} {title!r} ({hit.score:.3f})"

@@ -1,0 +1,52 @@
+"""catalog_embeddings through Airflow's dag.test(): spark-submit jobs, tables and alias."""
+
+from __future__ import annotations
+
+import pytest
+from airflow_env import airflow_env, dag_test, migrate
+from conftest import write_settings
+
+from pipelines.context import safe_run_id
+from pipelines.datasets.demo import SAMPLE_TEMPLATE
+from pipelines.datasets.sample import generate_sample
+
+pytestmark = pytest.mark.slow
+TASKS = ["embed_catalog", "validate_catalog", "publish_catalog", "reconcile_catalog"]
+
+
+def sample_config(folder, n_items: int = 120):
+    files = generate_sample(folder / "data", n_items=n_items, n_users=10, n_events=200)
+    return write_settings(
+        folder,
+        files["catalog"],
+        model={"backend": "onnx-int8", "device": "cpu"},
+        catalog={"text_template": SAMPLE_TEMPLATE, "payload_columns": ["title", "brand"]},
+    )
+
+
+def test_dag_test_runs_the_pipeline(tmp_path):
+    from deltalake import DeltaTable
+    from qdrant_client import QdrantClient
+
+    config = sample_config(tmp_path)
+    env = airflow_env(tmp_path / "airflow", config)
+    migrate(env)
+    result = dag_test(env, "catalog_embeddings")
+    assert result["state"] == "success", result
+    assert {t: s for t, s in result["tasks"].items()} == dict.fromkeys(TASKS, "success")
+
+    table = DeltaTable(str(tmp_path / "lake/embeddings/catalog"))
+    rows = table.to_pyarrow_table(columns=["item_id", "run_id", "is_deleted"])
+    assert rows.num_rows == 120  # the planted bad rows are in quarantine, not here
+    [run_id] = set(rows.column("run_id").to_pylist())
+    assert run_id.startswith("manual__")  # the DAG run's id, stamped on the rows and commit
+    assert table.history(1)[0]["run_id"] == run_id
+    quarantine = DeltaTable(str(tmp_path / "lake/quarantine/catalog")).to_pyarrow_table()
+    assert quarantine.num_rows == 7
+
+    client = QdrantClient(path=str(tmp_path / "lake/qdrant"))
+    [alias] = client.get_aliases().aliases
+    assert alias.alias_name == "catalog"
+    assert alias.collection_name.endswith(safe_run_id(run_id))
+    assert client.count("catalog").count == 120
+    client.close()

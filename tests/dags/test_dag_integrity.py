@@ -1,0 +1,72 @@
+"""Every DAG imports cleanly, fast, without heavy imports, and follows the house rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from airflow_env import REPO, airflow_env
+
+HEAVY = ("pyspark", "torch", "sentence_transformers", "transformers", "great_expectations")
+
+INSPECT = """
+import importlib.util, json, sys, time
+from pathlib import Path
+report = {"files": {}, "dags": {}}
+for path in sorted(Path(sys.argv[1]).glob("*.py")):
+    before = set(sys.modules)
+    start = time.perf_counter()
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report["files"][path.name] = {
+        "seconds": time.perf_counter() - start,
+        "heavy": sorted(m for m in set(sys.modules) - before if m.split(".")[0] in sys.argv[2:]),
+    }
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+report["import_errors"] = {k: str(v) for k, v in bag.import_errors.items()}
+for dag_id, dag in bag.dags.items():
+    report["dags"][dag_id] = {
+        "tags": sorted(dag.tags), "doc_md": bool(dag.doc_md), "schedule": str(dag.schedule),
+        "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries,
+                              "backoff": t.retry_exponential_backoff} for t in dag.tasks},
+    }
+print("REPORT " + json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    env = airflow_env(tmp_path_factory.mktemp("airflow"), REPO / "pipelines.example.toml")
+    result = subprocess.run(
+        [sys.executable, "-c", INSPECT, str(REPO / "dags"), *HEAVY],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    line = next((x for x in result.stdout.splitlines() if x.startswith("REPORT ")), None)
+    assert line, result.stderr[-3000:]
+    return json.loads(line.removeprefix("REPORT "))
+
+
+def test_no_import_errors(report):
+    assert report["import_errors"] == {}
+    assert "catalog_embeddings" in report["dags"]
+
+
+def test_dag_files_import_fast_without_heavy_modules(report):
+    for name, file in report["files"].items():
+        assert file["heavy"] == [], f"{name} imports {file['heavy']} at parse time"
+        assert file["seconds"] < 2.0, f"{name} took {file['seconds']:.2f}s to import"
+
+
+def test_every_dag_has_tags_docs_owner_and_retries(report):
+    for dag_id, dag in report["dags"].items():
+        assert dag["tags"] and dag["doc_md"], dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] == "data-platform", (dag_id, task_id)
+            if task_id.startswith("validate"):
+                assert task["retries"] == 0, "a failed validation must not be retried"
+            else:
+                assert task["retries"] >= 1 and task["backoff"], (dag_id, task_id)
