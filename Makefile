@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pip on these machines warns about every missing local index folder; keep the log readable
-QUIET_PIP := grep -v "is neither a file nor a directory" || true
+# (braces: pip's own failure still fails the recipe under pipefail; grep's "no lines" does not)
+QUIET_PIP := { grep -v "is neither a file nor a directory" || true; }
 
 # Airflow for `make demo` and `make airflow`: SQLite metadata in .airflow/ (git-ignored)
 AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \

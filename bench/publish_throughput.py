@@ -2,10 +2,11 @@
 
     python bench/publish_throughput.py [--points 5000] [--batch 256]
 
-The publisher streams rows of a Spark DataFrame to the driver (toLocalIterator), builds
-payloads and upserts through the retrying store; the raw side upserts prebuilt PointStructs
-in the same batches. Both write to fresh collections of one local on-disk Qdrant; the best
-of interleaved rounds counts.
+The publisher streams rows of a Spark DataFrame to the driver (Arrow chunks), builds
+payloads and upserts through the retrying store; the raw side holds the same points in memory
+as plain Python data and calls qdrant-client's upsert with PointStructs in the same batches.
+Both write to fresh collections of one local on-disk Qdrant; the best of interleaved rounds
+counts.
 Ends with one JSON line: {"bench", "figures", "targets"}.
 """
 
@@ -62,7 +63,7 @@ def main() -> None:
     rows = _table(spark, vectors)
     rows.count()
     store = QdrantStore(PublishConfig(batch_size=args.batch), None, None, work / "qdrant")
-    prepared = [to_point(r) for r in rows.collect()]
+    prepared = [to_point(r.asDict()) for r in rows.collect()]
     structs = [
         models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload) for p in prepared
     ]

@@ -58,11 +58,16 @@ def template_fields(template: str) -> list[str]:
     return fields
 
 
-class CatalogConfig(BaseModel):
+class SourceConfig(BaseModel):
+    """A table the pipeline reads: a path and its format."""
+
     model_config = ConfigDict(extra="forbid")
 
     source: Path | None = None
     format: SourceFormat = "csv"
+
+
+class CatalogConfig(SourceConfig):
     id_column: str = "item_id"
     text_template: str = "{title}"
     payload_columns: list[str] = Field(default_factory=list)
@@ -78,11 +83,7 @@ class CatalogConfig(BaseModel):
         return value
 
 
-class EventsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    source: Path | None = None
-    format: SourceFormat = "csv"
+class EventsConfig(SourceConfig):
     user_column: str = "user_id"
     item_column: str = "item_id"
     timestamp_column: str = "event_time"
