@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -75,10 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ def _summary(results, path: Path | None) -> dict:
         path.write_text(json.dumps(summary, indent=2, default=str))
     table = Table(title="run summary")
     for column in ("stage", "read", "embedded", "skipped", "quarantined", "tombstoned", "seconds"):
-        table.add_column(column, justify="left" if column == "stage" else "right")
+        stage = column == "stage"
+        table.add_column(column, justify="left" if stage else "right", no_wrap=stage)
     for r in results:
         numbers = (r.rows_read, r.embedded, r.skipped, r.quarantined, r.tombstoned, r.seconds)
         table.add_row(r.stage, *map(str, numbers))
