@@ -88,24 +88,22 @@ def _print_results(results, as_json: bool, payload_fields: list[str]) -> None:
     console.print(table)
 
 
-def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
+def _client(settings: Settings):
     from pipelines.client import CatalogClient
     from pipelines.publish.store import open_store
 
-    client = CatalogClient(open_store(settings), settings)
-    results = client.query(args.text, args.k, _filters(args.filter))
+    return CatalogClient(open_store(settings), settings)
+
+
+def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
+    results = _client(settings).query(args.text, args.k, _filters(args.filter))
     _print_results(results, args.json, settings.catalog.payload_columns)
     return 0
 
 
 def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.client import CatalogClient
-    from pipelines.publish.store import open_store
-
-    client = CatalogClient(open_store(settings), settings)
-    _print_results(
-        client.similar(args.item_id, args.k), args.json, settings.catalog.payload_columns
-    )
+    results = _client(settings).similar(args.item_id, args.k)
+    _print_results(results, args.json, settings.catalog.payload_columns)
     return 0
 
 
