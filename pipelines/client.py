@@ -1,9 +1,9 @@
 """A small Python API for services that query the published catalog in Qdrant.
 
     from pipelines.client import CatalogClient
-    client = CatalogClient.from_config("pipelines.toml")
-    client.query("waterproof hiking jacket", k=5, filters={"brand": "Trailhead"})
-    client.similar("P00042", k=10)
+    with CatalogClient.from_config("pipelines.toml") as client:
+        client.query("waterproof hiking jacket", k=5, filters={"brand": "Trailhead"})
+        client.similar("P00042", k=10)
 
 Queries are embedded with the model that built the collection (its ``model_id`` payload), so a
 service never mixes vector spaces.
@@ -43,6 +43,16 @@ class CatalogClient:
     def from_config(cls, path: str | Path | None = None) -> CatalogClient:
         settings = load_settings(path)
         return cls(open_store(settings), settings)
+
+    def close(self) -> None:
+        """Release the store: embedded Qdrant allows one open client per folder."""
+        self.store.close()
+
+    def __enter__(self) -> CatalogClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _collection(self) -> str:
         target = self.store.alias_target(self.alias)

@@ -96,13 +96,15 @@ def _client(settings: Settings):
 
 
 def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
-    results = _client(settings).query(args.text, args.k, _filters(args.filter))
+    with _client(settings) as client:
+        results = client.query(args.text, args.k, _filters(args.filter))
     _print_results(results, args.json, settings.catalog.payload_columns)
     return 0
 
 
 def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
-    results = _client(settings).similar(args.item_id, args.k)
+    with _client(settings) as client:
+        results = client.similar(args.item_id, args.k)
     _print_results(results, args.json, settings.catalog.payload_columns)
     return 0
 
