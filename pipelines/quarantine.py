@@ -27,9 +27,15 @@ def quarantine_rows(
     )
 
 
-def write_quarantine(lake: TableEngine, table: str, bad: DataFrame, run_id: str) -> int | None:
-    """Replace ``table`` with this run's bad rows, unless they are the ones already there."""
-    if lake.exists(table):
+def write_quarantine(
+    lake: TableEngine, table: str, bad: DataFrame, run_id: str, n_bad: int
+) -> int | None:
+    """Replace ``table`` with this run's bad rows, unless they are the ones already there.
+    A clean source with no quarantine table yet creates none (no empty commit)."""
+    if not lake.exists(table):
+        if n_bad == 0:
+            return None
+    else:
         current = lake.read(table).select("source", "reason", "key", "raw")
         same = bad.exceptAll(current).isEmpty() and current.exceptAll(bad).isEmpty()
         if same:

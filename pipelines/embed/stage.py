@@ -179,7 +179,6 @@ def _run(
     ctx: RunContext, spec: BackendSpec, raw_columns: list[str], prepared: DataFrame
 ) -> StageResult:
     cfg = ctx.settings.catalog
-    reasons = _counts(prepared, "_reason")
     bad = quarantine_rows(
         prepared.filter(F.col("_reason").isNotNull()), F.col("_reason"), F.col(cfg.id_column),
         str(cfg.source), raw_columns,
@@ -189,9 +188,9 @@ def _run(
     previous = ctx.lake.read(EMBEDDINGS_TABLE) if exists else empty_embeddings(ctx.spark)
     classified = classify(valid, previous).persist()
     try:
-        statuses = _counts(classified, "_status")
+        reasons, statuses = _counts(prepared, classified)
         result = _result(spec, reasons, statuses)
-        write_quarantine(ctx.lake, QUARANTINE_TABLE, bad, ctx.run_id)
+        write_quarantine(ctx.lake, QUARANTINE_TABLE, bad, ctx.run_id, result.quarantined)
         if exists and not (result.embedded or result.tombstoned or statuses.get("payload")):
             result.table_version = ctx.lake.version(EMBEDDINGS_TABLE)
             return result
@@ -201,8 +200,16 @@ def _run(
     return result
 
 
-def _counts(df: DataFrame, column: str) -> dict[str | None, int]:
-    return {row[0]: row[1] for row in df.groupBy(column).count().collect()}
+def _counts(prepared: DataFrame, classified: DataFrame) -> tuple[dict, dict]:
+    """Rows per quarantine reason (None: valid) and per status, in one Spark job."""
+    tagged = prepared.select(F.lit("reason").alias("kind"), F.col("_reason").alias("key"))
+    tagged = tagged.unionByName(
+        classified.select(F.lit("status").alias("kind"), F.col("_status").alias("key"))
+    )
+    counts: dict[str, dict] = {"reason": {}, "status": {}}
+    for kind, key, n in tagged.groupBy("kind", "key").count().collect():
+        counts[kind][key] = n
+    return counts["reason"], counts["status"]
 
 
 def _result(spec: BackendSpec, reasons: dict, statuses: dict) -> StageResult:

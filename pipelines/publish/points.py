@@ -9,6 +9,9 @@ from queue import Queue
 from threading import Thread
 from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
+import pyarrow as pa  # noqa: TC002 (used at run time by callers)
+import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
 from pipelines.publish.store import Point, VectorStore, point_id
@@ -37,15 +40,29 @@ def to_point(row: dict) -> Point:
     return Point(point_id(row["item_id"]), row["vector"], payload)
 
 
+def records(table: pa.Table) -> list[dict]:
+    """Arrow rows as dicts; vectors of one length go through numpy, which builds their
+    Python floats several times faster than Arrow's ``to_pylist``."""
+    vectors = table.column("vector").combine_chunks()
+    one_length = pc.count_distinct(vectors.value_lengths()).as_py() == 1
+    if not one_length or vectors.null_count:
+        return table.to_pylist()
+    as_lists = np.asarray(vectors.flatten()).reshape(len(table), -1).tolist()
+    rows = table.drop_columns(["vector"]).to_pylist()
+    for row, vector in zip(rows, as_lists, strict=True):
+        row["vector"] = vector
+    return rows
+
+
 def chunks(rows: DataFrame, total: int) -> Iterator[list[dict]]:
     """Rows in hash buckets of about CHUNK_ROWS, each fetched with Arrow (about 3x faster
-    here than ``toLocalIterator``'s pickled Rows); the driver holds two buckets at most."""
+    here than ``toLocalIterator``'s pickled Rows); the driver holds a few buckets at most."""
     buckets = max(1, -(-total // CHUNK_ROWS))
     keyed = rows.select(*POINT_COLUMNS).withColumn(
         "_bucket", F.pmod(F.xxhash64("item_id"), F.lit(buckets))
     )
     for bucket in range(buckets):
-        yield keyed.filter(F.col("_bucket") == bucket).drop("_bucket").toArrow().to_pylist()
+        yield records(keyed.filter(F.col("_bucket") == bucket).drop("_bucket").toArrow())
 
 
 def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:

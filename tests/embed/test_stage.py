@@ -93,6 +93,19 @@ def test_bad_rows_are_quarantined_with_reasons(embedded):
     assert "DUP" not in lake.table().index
 
 
+def test_fixing_the_source_empties_the_quarantine(embedded, catalog):
+    lake, _ = embedded
+    lake.write_source(catalog)
+    assert lake.run().quarantined == 0
+    assert lake.lake.read(QUARANTINE_TABLE).count() == 0
+
+
+def test_clean_source_creates_no_quarantine_table(spark, tmp_path, catalog):
+    lake = Lake(spark, tmp_path, catalog.head(10))
+    assert lake.run().quarantined == 0
+    assert not lake.lake.exists(QUARANTINE_TABLE)
+
+
 def test_rerun_embeds_nothing_and_commits_nothing(embedded):
     lake, _ = embedded
     version = lake.lake.version(EMBEDDINGS_TABLE)
