@@ -35,6 +35,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[onnx,dev]" 2>&1 | $(QUIET_PIP)
 	@# labeled evaluation data; --no-deps keeps recbole's training stack out
 	$(BIN)/pip install -q --no-deps recbole==1.2.1 2>&1 | $(QUIET_PIP)
+	$(BIN)/pip install -q recordlinkage==0.16 2>&1 | $(QUIET_PIP)
 	touch $(STAMP)
 
 demo-data: setup

@@ -47,9 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", parents=[common], help="tables, validation, alias")
     status.add_argument("--query", help="also run a sample query and a similar-items lookup")
     demo = sub.add_parser("demo", parents=[common], help="generate a data set and run on it")
-    demo.add_argument("--dataset", choices=["sample", "movielens"], default="sample")
+    demo.add_argument("--dataset", choices=["sample", "movielens", "febrl"], default="sample")
     demo.add_argument("--data-dir", type=Path, default=Path("data/generated"))
     demo.add_argument("--summary", type=Path)
+    demo.add_argument("--stage", action="append", choices=STAGE_NAMES, help="default: all")
+    evaluate = sub.add_parser("evaluate", parents=[common], help="score against labeled data")
+    evaluate.add_argument("target", choices=["dedup", "recs-items"])
+    evaluate.add_argument("--gold", type=Path, help="dedup: CSV of true pairs (columns a, b)")
+    evaluate.add_argument("--json", action="store_true")
     return parser
 
 

@@ -21,6 +21,7 @@ from pipelines.embed.backends import BackendSpec, get_backend
 from pipelines.embed.text import normalize_text
 from pipelines.errors import ConfigError, PipelineError
 from pipelines.publish.store import VectorStore, open_store, point_id
+from pipelines.recs.config import ITEM_RECS_TABLE
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,35 @@ class CatalogClient:
         return self._results(self.store.search(self.alias, vector, k, filters or {}))
 
     def similar(self, item_id: str, k: int = 10) -> list[Result]:
+        """From ``recs/item_to_item`` (duplicates of the item excluded) when the recs-items
+        stage has at least ``k`` for the item; otherwise a live search of the alias."""
+        precomputed = self._precomputed(item_id, k)
+        if precomputed is not None:
+            return precomputed
         vectors = self.store.vectors(self.alias, [point_id(item_id)])
         if not vectors:
             raise PipelineError(f"item {item_id!r} is not in alias {self.alias!r}")
         [vector] = vectors.values()
         hits = self.store.search(self.alias, vector, k + 1, {})
         return [r for r in self._results(hits) if r.item_id != item_id][:k]
+
+    def _precomputed(self, item_id: str, k: int) -> list[Result] | None:
+        table = self.settings.lake.root / ITEM_RECS_TABLE
+        if not (table / "_delta_log").is_dir():
+            return None
+        import pyarrow.compute as pc
+        from deltalake import DeltaTable
+
+        dataset = DeltaTable(str(table)).to_pyarrow_dataset()
+        rows = dataset.to_table(filter=pc.field("item_id") == item_id).to_pylist()
+        if len(rows) < k:
+            return None
+        rows = sorted(rows, key=lambda row: row["rank"])[:k]
+        payloads = self.store.payloads(self.alias, [point_id(r["rec_id"]) for r in rows])
+        return [
+            Result(r["rec_id"], round(r["score"], 6), payloads.get(point_id(r["rec_id"]), {}))
+            for r in rows
+        ]
 
     @staticmethod
     def _results(hits) -> list[Result]:

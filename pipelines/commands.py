@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.config import Settings
+from pipelines.errors import ConfigError
 from pipelines.stages import open_context, run_stages, select_stages
 
 console = Console()
@@ -150,8 +151,32 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     settings = prepare_demo(settings, args.dataset, args.data_dir)
     with open_context(settings) as ctx:
-        _summary(run_stages(ctx, select_stages(settings, None)), args.summary)
+        _summary(run_stages(ctx, select_stages(settings, args.stage)), args.summary)
         console.print(f"tables are under {settings.lake.root}")
+    return 0
+
+
+def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.evaluate.stage import evaluate_dedup, evaluate_item_recs
+
+    gold = args.gold or settings.evaluate.dedup_gold
+    if args.target == "dedup" and gold is None:
+        raise ConfigError("evaluate dedup needs --gold PAIRS.csv or [evaluate] dedup_gold")
+    with open_context(settings) as ctx:
+        if args.target == "dedup":
+            report = evaluate_dedup(ctx, gold)
+            rows = [{k: v for k, v in report.items() if not isinstance(v, dict)}]
+        else:
+            rows = evaluate_item_recs(ctx).round(4).to_dict("records")
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return 0
+    table = Table(title=f"evaluate {args.target}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*map(str, row.values()))
+    console.print(table)
     return 0
 
 

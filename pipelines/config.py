@@ -15,10 +15,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from pipelines.dedup.config import DedupConfig
 from pipelines.embed.config import CatalogConfig, EventsConfig, ModelConfig
 from pipelines.errors import ConfigError
+from pipelines.evaluate.config import EvaluateConfig
 from pipelines.lake.config import LakeConfig
+from pipelines.neighbors.config import NeighborsConfig
 from pipelines.publish.config import PublishConfig
+from pipelines.recs.config import RecsConfig
 from pipelines.spark_config import SparkConfig
 from pipelines.validate.config import ValidateConfig
 
@@ -54,6 +58,10 @@ class Settings(BaseSettings):
     qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
     validate: ValidateConfig = Field(default_factory=ValidateConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    neighbors: NeighborsConfig = Field(default_factory=NeighborsConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    recs: RecsConfig = Field(default_factory=RecsConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -92,6 +100,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     settings.catalog.source = _absolute(settings.catalog.source, base)
     settings.events.source = _absolute(settings.events.source, base)
     settings.qdrant.path = _absolute(settings.qdrant.path, base)
+    settings.neighbors.staging_dir = _absolute(settings.neighbors.staging_dir, base)
+    settings.evaluate.dedup_gold = _absolute(settings.evaluate.dedup_gold, base)
     return settings
 
 

@@ -76,6 +76,24 @@ def spark_job(task_id: str, job: str, *, terminal: bool = False, **kwargs):
     )
 
 
+def stage_configured(stage: str, config: str) -> bool:
+    """Whether ``stage`` has its inputs configured; read at run time, so a settings change
+    needs no DAG re-parse."""
+    from pipelines.config import load_settings
+    from pipelines.stages import select_stages
+
+    return any(s.name == stage for s in select_stages(load_settings(config), None))
+
+
+def stage_gate(task_id: str, stage: str):
+    """A task that skips everything after it unless ``stage`` is configured."""
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+
+    return ShortCircuitOperator(
+        task_id=task_id, python_callable=stage_configured, op_args=[stage, config_path()]
+    )
+
+
 def _python() -> str:
     import sys
 

@@ -35,11 +35,19 @@ def _catalog(settings: Settings) -> bool:
     return settings.catalog.source is not None
 
 
+def _evaluation(settings: Settings) -> bool:
+    return settings.evaluate.dedup_gold is not None or settings.evaluate.recs_items
+
+
 STAGES: list[Stage] = [
     Stage("embed-catalog", "pipelines.embed.stage:embed_catalog", _catalog),
     Stage("validate-catalog", "pipelines.validate.stage:validate_catalog", _catalog),
     Stage("publish-catalog", "pipelines.publish.publisher:publish_catalog", _catalog),
     Stage("reconcile-catalog", "pipelines.publish.reconcile:reconcile_catalog", _catalog),
+    Stage("neighbors", "pipelines.neighbors.graph:build_neighbors", _catalog),
+    Stage("dedup", "pipelines.dedup.stage:dedup_catalog", _catalog),
+    Stage("recs-items", "pipelines.recs.items:item_recs", _catalog),
+    Stage("evaluate", "pipelines.evaluate.stage:evaluate", _evaluation),
 ]
 STAGE_NAMES = [stage.name for stage in STAGES]
 

@@ -16,10 +16,10 @@ FAST_RETRIES = {"retry_attempts": 3, "retry_wait_s": 0.01, "retry_max_wait_s": 0
 
 
 class PipelineLake:
-    def __init__(self, spark, folder: Path, catalog: pd.DataFrame, **sections):
+    def __init__(self, spark, folder: Path, rows: pd.DataFrame, **sections):
         self.folder, self.spark = folder, spark
         self.csv = folder / "catalog.csv"
-        catalog.to_csv(self.csv, index=False)
+        rows.to_csv(self.csv, index=False)
         sections.setdefault("publish", FAST_RETRIES)
         self.settings = load_settings(write_settings(folder, self.csv, **sections))
         self.runs = 0

@@ -94,6 +94,9 @@ class VectorStore(ABC):
     @abstractmethod
     def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]: ...
 
+    @abstractmethod
+    def payloads(self, collection: str, ids: Sequence[str]) -> dict[str, dict]: ...
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
@@ -251,6 +254,13 @@ class QdrantStore(VectorStore):
             with_vectors=True,
         )  # fmt: skip
         return {str(r.id): list(r.vector) for r in records}
+
+    def payloads(self, collection: str, ids: Sequence[str]) -> dict[str, dict]:
+        records = self._call(
+            f"retrieve from {collection}", self.client.retrieve, collection, list(ids),
+            with_payload=True,
+        )  # fmt: skip
+        return {str(r.id): r.payload or {} for r in records}
 
     def close(self) -> None:
         self.client.close()

@@ -70,3 +70,83 @@ def test_every_dag_has_tags_docs_owner_and_retries(report):
                 assert task["retries"] == 0, "a failed validation must not be retried"
             else:
                 assert task["retries"] >= 1 and task["backoff"], (dag_id, task_id)
+
+
+RECS_GRAPH = """
+import json, os, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+dag = bag.dags["recs_and_dedup"]
+gate = dag.get_task("evaluation_configured")
+before = set(sys.modules)
+decisions = [gate.python_callable(*gate.op_args)]
+os.environ["PIPELINES__EVALUATE__RECS_ITEMS"] = "true"
+decisions.append(gate.python_callable(*gate.op_args))
+embed = bag.dags["catalog_embeddings"].get_task("embed_catalog")
+report = {
+    "downstream": {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},
+    "operators": {t.task_id: type(t).__name__ for t in dag.tasks},
+    "outlets": {t.task_id: sorted(a.uri for a in t.outlets) for t in dag.tasks},
+    "schedule": sorted(a.uri for a in dag.timetable.asset_condition.objects),
+    "produced": sorted(a.uri for a in embed.outlets),
+    "gate_decisions": decisions,
+    "gate_heavy": sorted(m for m in set(sys.modules) - before if m.split(".")[0] in sys.argv[2:]),
+}
+print("GRAPH " + json.dumps(report, default=str))
+"""
+RECS_TASKS = ["neighbors", "dedup", "recs_items", "evaluation_configured", "evaluate"]
+
+
+@pytest.fixture(scope="module")
+def recs_graph(tmp_path_factory):
+    env = airflow_env(tmp_path_factory.mktemp("airflow"), REPO / "pipelines.example.toml")
+    result = subprocess.run(
+        [sys.executable, "-c", RECS_GRAPH, str(REPO / "dags"), *HEAVY],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    line = next((x for x in result.stdout.splitlines() if x.startswith("GRAPH ")), None)
+    assert line, result.stderr[-3000:]
+    return json.loads(line.removeprefix("GRAPH "))
+
+
+def test_recs_and_dedup_imports_clean_and_light(report):
+    assert "recs_and_dedup" in report["dags"]
+    file = report["files"]["recs_and_dedup.py"]
+    assert file["heavy"] == [] and file["seconds"] < 2.0, file
+    dag = report["dags"]["recs_and_dedup"]
+    assert dag["tags"] and dag["doc_md"]
+    assert sorted(dag["tasks"]) == sorted(RECS_TASKS)
+
+
+def test_recs_and_dedup_task_graph(recs_graph):
+    assert recs_graph["downstream"] == {
+        "neighbors": ["dedup"],
+        "dedup": ["recs_items"],
+        "recs_items": ["evaluation_configured"],
+        "evaluation_configured": ["evaluate"],
+        "evaluate": [],
+    }
+    operators = recs_graph["operators"]
+    assert operators.pop("evaluation_configured") == "ShortCircuitOperator"
+    assert set(operators.values()) == {"SparkSubmitOperator"}
+
+
+def test_recs_and_dedup_runs_on_the_embeddings_asset_and_declares_its_tables(recs_graph):
+    [produced] = recs_graph["produced"]
+    assert produced.endswith("/embeddings/catalog")
+    assert recs_graph["schedule"] == [produced]
+    outlets = recs_graph["outlets"]
+    for task_id, table in [
+        ("neighbors", "neighbors/catalog"),
+        ("dedup", "dedup/clusters"),
+        ("recs_items", "recs/item_to_item"),
+    ]:
+        [uri] = outlets[task_id]
+        assert uri.startswith("file://") and uri.endswith(f"/{table}"), (task_id, uri)
+    assert outlets["evaluation_configured"] == outlets["evaluate"] == []
+
+
+def test_recs_and_dedup_evaluates_only_when_an_evaluation_set_is_configured(recs_graph):
+    # the example settings configure no evaluation; the environment override turns it on
+    assert recs_graph["gate_decisions"] == [False, True]
+    assert recs_graph["gate_heavy"] == [], "the gate runs in an Airflow worker: keep it light"

@@ -1,0 +1,34 @@
+"""
+### recs_and_dedup
+
+After each new version of the catalog embeddings: build the exact top-k neighbour graph (and
+its outliers), cluster near-duplicates, derive item-to-item recommendations, then score dedup
+and recs against the labeled data when an evaluation set is configured (`[evaluate]
+dedup_gold`, or `[evaluate] recs_items = true`); otherwise `evaluate` is skipped.
+
+Each task but the gate is a `spark-submit` of a `jobs/` entry point against the
+`spark_default` connection; the DAG run's id is stamped on table commits.
+"""
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from pipelines.orchestrate import DEFAULT_ARGS, spark_job, stage_gate, table_asset
+
+with DAG(
+    dag_id="recs_and_dedup",
+    schedule=[table_asset("embeddings/catalog")],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["embeddings", "catalog", "recs", "dedup"],
+    doc_md=__doc__,
+) as dag:
+    neighbors = spark_job("neighbors", "neighbors", outlets=[table_asset("neighbors/catalog")])
+    dedup = spark_job("dedup", "dedup", outlets=[table_asset("dedup/clusters")])
+    recs = spark_job("recs_items", "recs_items", outlets=[table_asset("recs/item_to_item")])
+    gate = stage_gate("evaluation_configured", "evaluate")
+    evaluate = spark_job("evaluate", "evaluate")
+    neighbors >> dedup >> recs >> gate >> evaluate

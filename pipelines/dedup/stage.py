@@ -1,0 +1,132 @@
+"""The dedup stage: neighbour pairs above a cosine threshold, verified field by field with
+rapidfuzz, clustered by connected components into ``dedup/pairs`` and ``dedup/clusters``."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+
+from pipelines.context import RunContext, StageResult
+from pipelines.dedup.clusters import canonical, groups_of, stable_ids
+from pipelines.dedup.errors import DedupInputError
+from pipelines.dedup.scoring import SCORED, score_pairs_udf
+from pipelines.embed.source import read_source
+from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.neighbors.graph import NEIGHBORS_TABLE
+
+log = logging.getLogger(__name__)
+
+PAIRS_TABLE = "dedup/pairs"
+CLUSTERS_TABLE = "dedup/clusters"
+CLUSTER_SCHEMA = StructType(
+    [
+        StructField("item_id", StringType(), False),
+        StructField("cluster_id", StringType(), False),
+        StructField("is_canonical", BooleanType(), False),
+    ]
+)
+
+
+def candidate_pairs(graph: DataFrame, threshold: float) -> DataFrame:
+    """Each unordered neighbour pair at or above ``threshold`` once, a < b."""
+    pairs = graph.filter(F.col("score") >= threshold).select(
+        F.least("item_id", "neighbor_id").alias("a"),
+        F.greatest("item_id", "neighbor_id").alias("b"),
+        F.col("score").alias("cosine"),
+    )
+    return pairs.groupBy("a", "b").agg(F.max("cosine").alias("cosine"))
+
+
+def record_fields(ctx: RunContext, names: list[str]) -> DataFrame:
+    """item_id, text_length and the named fields of every live item ("text" is the
+    embedded text, other names are catalog source columns)."""
+    live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted"))
+    live = live.select("item_id", "text", "text_length")
+    source_fields = [name for name in names if name != "text"]
+    if not source_fields:
+        return live
+    cfg = ctx.settings.catalog
+    needed = [cfg.id_column, *source_fields]
+    source = read_source(ctx.lake, "catalog", cfg.source, cfg.format, needed)
+    source = source.select(
+        F.trim(F.col(cfg.id_column).cast("string")).alias("item_id"),
+        *[F.col(name).cast("string").alias(name) for name in source_fields],
+    ).dropDuplicates(["item_id"])
+    return live.join(source, "item_id")
+
+
+def score_pairs(candidates: DataFrame, fields: DataFrame, ctx: RunContext) -> DataFrame:
+    cfg = ctx.settings.dedup
+    weights = cfg.weights()
+
+    def side(prefix: str) -> DataFrame:
+        return fields.select(
+            F.col("item_id").alias(prefix), *[F.col(n).alias(f"{prefix}_{n}") for n in weights]
+        )
+
+    joined = candidates.join(side("a"), "a").join(side("b"), "b")
+    udf = score_pairs_udf(weights, cfg.exact_fields, cfg.match_threshold)
+    scored = joined.mapInPandas(udf, SCORED)
+    decision = F.when(F.col("is_match"), "match").otherwise("no_match")
+    return scored.withColumn("decision", decision).drop("is_match")
+
+
+def previous_clusters(ctx: RunContext) -> dict[str, str]:
+    if not ctx.lake.exists(CLUSTERS_TABLE):
+        return {}
+    rows = ctx.lake.read(CLUSTERS_TABLE).select("item_id", "cluster_id").collect()
+    return {row.item_id: row.cluster_id for row in rows}
+
+
+def cluster_rows(matches: list[tuple[str, str]], lengths: dict, previous: dict) -> pd.DataFrame:
+    groups = groups_of(matches)
+    ids = stable_ids(groups, previous)
+    heads = {canonical(group, lengths) for group in groups}
+    rows = [(item, ids[item], item in heads) for group in groups for item in group]
+    return pd.DataFrame(rows, columns=CLUSTER_SCHEMA.fieldNames())
+
+
+def dedup_catalog(ctx: RunContext) -> StageResult:
+    started = time.perf_counter()
+    cfg = ctx.settings.dedup
+    if not ctx.lake.exists(NEIGHBORS_TABLE):
+        raise DedupInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
+    candidates = candidate_pairs(ctx.lake.read(NEIGHBORS_TABLE), cfg.cosine_threshold)
+    fields = record_fields(ctx, list(cfg.weights())).persist()
+    try:
+        pairs = score_pairs(candidates, fields, ctx).withColumn("run_id", F.lit(ctx.run_id))
+        ctx.lake.write(pairs, PAIRS_TABLE, ctx.run_id)
+        written = ctx.lake.read(PAIRS_TABLE)
+        matches = [(r.a, r.b) for r in written.filter(F.col("decision") == "match").collect()]
+        in_pairs = {item for pair in matches for item in pair}
+        lengths = {
+            r.item_id: r.text_length
+            for r in fields.filter(F.col("item_id").isin(list(in_pairs))).collect()
+        }
+    finally:
+        fields.unpersist()
+    clusters = cluster_rows(matches, lengths, previous_clusters(ctx))
+    frame = ctx.spark.createDataFrame(clusters, CLUSTER_SCHEMA).withColumn(
+        "run_id", F.lit(ctx.run_id)
+    )
+    version = ctx.lake.write(frame, CLUSTERS_TABLE, ctx.run_id)
+    n_pairs = written.count()
+    log.info(
+        "dedup: %d candidate pairs, %d matches, %d clusters",
+        n_pairs,
+        len(matches),
+        clusters.cluster_id.nunique(),
+    )
+    return StageResult(
+        stage="dedup",
+        rows_read=n_pairs,
+        seconds=round(time.perf_counter() - started, 3),
+        table_version=version,
+        details={"matches": len(matches), "clusters": int(clusters.cluster_id.nunique()),
+                 "clustered_items": len(clusters)},
+    )  # fmt: skip

@@ -1,0 +1,143 @@
+"""Scoring the products against labeled data: dedup against gold pairs, item-to-item recs
+under leave-last-out with popularity and random baselines from the same split.
+
+Reports go to ``<lake>/reports/evaluate/*.json``; nothing here tunes on the labels.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from itertools import combinations
+from pathlib import Path
+
+import pandas as pd
+from pyspark.sql import functions as F
+
+from pipelines.context import RunContext, StageResult
+from pipelines.datasets.febrl import read_gold_pairs
+from pipelines.dedup.stage import CLUSTERS_TABLE, previous_clusters
+from pipelines.embed.source import read_source
+from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.evaluate.metrics import (
+    bcubed,
+    evaluate_rankings,
+    gold_clusters,
+    item_to_item_ranking,
+    leave_last_out,
+    pairwise_scores,
+    popularity_ranking,
+    random_ranking,
+)
+from pipelines.neighbors.graph import NEIGHBORS_TABLE
+from pipelines.recs.errors import RecsInputError
+from pipelines.recs.items import without_duplicates
+
+log = logging.getLogger(__name__)
+
+
+def _live_items(ctx: RunContext) -> list[str]:
+    live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted")).select("item_id")
+    return sorted(r.item_id for r in live.collect())
+
+
+def cluster_pairs(clusters: dict[str, str]) -> list[tuple[str, str]]:
+    """Every pair of items that share a cluster: what the clustering claims."""
+    members: dict[str, list[str]] = {}
+    for item, cluster in clusters.items():
+        members.setdefault(cluster, []).append(item)
+    return [pair for group in members.values() for pair in combinations(sorted(group), 2)]
+
+
+def evaluate_dedup(ctx: RunContext, gold_file: Path) -> dict:
+    if not ctx.lake.exists(CLUSTERS_TABLE):
+        raise RecsInputError(f"{CLUSTERS_TABLE} does not exist; run the dedup stage first")
+    items = _live_items(ctx)
+    gold = read_gold_pairs(gold_file)
+    predicted = previous_clusters(ctx)
+    pairs = pairwise_scores(cluster_pairs(predicted), gold)
+    cubed = bcubed(predicted, gold_clusters(items, gold), items)
+    report = {
+        "gold": str(gold_file),
+        "items": len(items),
+        "gold_pairs": len(gold),
+        "predicted_pairs": pairs.tp + pairs.fp,
+        "pairwise_precision": round(pairs.precision, 4),
+        "pairwise_recall": round(pairs.recall, 4),
+        "pairwise_f1": round(pairs.f1, 4),
+        "bcubed_precision": round(cubed.precision, 4),
+        "bcubed_recall": round(cubed.recall, 4),
+        "bcubed_f1": round(cubed.f1, 4),
+        "dedup": ctx.settings.dedup.model_dump(),
+    }
+    _save(ctx, "dedup", report)
+    return report
+
+
+def read_events(ctx: RunContext) -> pd.DataFrame:
+    """user_id, item_id, timestamp (numbers or times, ordered) of the [events] source."""
+    cfg = ctx.settings.events
+    columns = [cfg.user_column, cfg.item_column, cfg.timestamp_column]
+    source = read_source(ctx.lake, "events", cfg.source, cfg.format, columns)
+    names = ("user_id", "item_id", "t")
+    frame = source.select(
+        *[F.col(c).cast("string").alias(n) for c, n in zip(columns, names, strict=True)]
+    ).toPandas()
+    numeric = pd.to_numeric(frame["t"], errors="coerce")
+    if numeric.notna().sum() < len(frame) / 2:  # not epoch numbers: times as text
+        numeric = pd.to_datetime(frame["t"], errors="coerce", utc=True, format="mixed")
+    frame["timestamp"] = numeric
+    usable = frame["timestamp"].notna() & frame["user_id"].notna() & frame["item_id"].notna()
+    if not usable.all():  # the embed-events stage quarantines these; here they are skipped
+        log.warning("evaluate: %d events without user, item or time skipped", (~usable).sum())
+    return frame[usable].drop(columns="t")
+
+
+def neighbor_lists(ctx: RunContext, items: set[str]) -> dict[str, list[str]]:
+    """Ranked neighbours of ``items``, duplicates of each item removed."""
+    if not ctx.lake.exists(NEIGHBORS_TABLE):
+        raise RecsInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
+    graph = ctx.lake.read(NEIGHBORS_TABLE).filter(F.col("item_id").isin(sorted(items)))
+    if ctx.lake.exists(CLUSTERS_TABLE):
+        graph = without_duplicates(graph, ctx.lake.read(CLUSTERS_TABLE))
+    rows = graph.select("item_id", "neighbor_id", "score").toPandas()
+    rows = rows.sort_values(["item_id", "score", "neighbor_id"], ascending=[True, False, True])
+    return {item: list(group.neighbor_id) for item, group in rows.groupby("item_id")}
+
+
+def evaluate_item_recs(ctx: RunContext) -> pd.DataFrame:
+    k, seed = ctx.settings.evaluate.k, ctx.settings.evaluate.seed
+    split = leave_last_out(read_events(ctx))
+    users = sorted(split.held_out)
+    rankings = {
+        "item-to-item (embeddings)": item_to_item_ranking(
+            neighbor_lists(ctx, set(split.query.values())), split.query, split.seen, k
+        ),
+        "popularity": popularity_ranking(split.train, split.seen, users, k),
+        "random": random_ranking(_live_items(ctx), split.seen, users, k, seed),
+    }
+    table = evaluate_rankings(rankings, split.held_out, k)
+    _save(ctx, "recs_items", {"k": k, "results": table.round(4).to_dict("records")})
+    return table
+
+
+def _save(ctx: RunContext, name: str, report: dict) -> Path:
+    path = ctx.reports_dir / "evaluate" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**report, "run_id": ctx.run_id}, indent=2, default=str))
+    log.info("evaluate: %s report in %s", name, path)
+    return path
+
+
+def evaluate(ctx: RunContext) -> StageResult:
+    started = time.perf_counter()
+    cfg = ctx.settings.evaluate
+    details: dict = {}
+    if cfg.dedup_gold is not None:
+        details["dedup"] = evaluate_dedup(ctx, cfg.dedup_gold)
+    if cfg.recs_items:
+        details["recs_items"] = evaluate_item_recs(ctx).round(4).to_dict("records")
+    return StageResult(
+        stage="evaluate", seconds=round(time.perf_counter() - started, 3), details=details
+    )

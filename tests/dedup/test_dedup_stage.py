@@ -1,0 +1,115 @@
+"""neighbors -> dedup -> recs-items on the sample catalog with its planted duplicates."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import make_catalog
+from pipeline_lake import PipelineLake
+from pyspark.sql import functions as F
+
+from pipelines.datasets.demo import SAMPLE_TEMPLATE
+from pipelines.datasets.sample import generate_sample
+from pipelines.dedup.stage import CLUSTERS_TABLE, PAIRS_TABLE
+from pipelines.neighbors.graph import NEIGHBORS_TABLE, OUTLIERS_TABLE
+from pipelines.recs.items import ITEM_RECS_TABLE
+
+pytestmark = pytest.mark.slow
+STAGES = ("embed-catalog", "neighbors", "dedup", "recs-items")
+CATALOG = {"text_template": SAMPLE_TEMPLATE, "payload_columns": ["title"]}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    files = generate_sample(tmp_path_factory.mktemp("data"), n_items=150, n_users=5, n_events=20)
+    catalog = pd.read_csv(files["catalog"], dtype=str, keep_default_na=False)
+    return catalog, pd.read_csv(files["duplicates"], dtype=str)
+
+
+@pytest.fixture(scope="module")
+def built(spark, tmp_path_factory, sample):
+    lake = PipelineLake(spark, tmp_path_factory.mktemp("lake"), sample[0], catalog=CATALOG)
+    lake.run(*STAGES)
+    return lake
+
+
+def _clusters(lake) -> pd.DataFrame:
+    return lake.ctx.lake.read(CLUSTERS_TABLE).toPandas().set_index("item_id")
+
+
+def test_planted_duplicates_form_one_cluster_each(built, sample):
+    clusters = _clusters(built)
+    planted = sample[1]
+    assert planted.item_id.isin(clusters.index).all()
+    per_group = planted.assign(cluster=clusters.cluster_id.reindex(planted.item_id).to_numpy())
+    assert (per_group.groupby("group_id").cluster.nunique() == 1).all()
+    assert per_group.groupby("group_id").cluster.first().is_unique
+    assert (clusters.groupby("cluster_id").is_canonical.sum() == 1).all()
+
+
+def test_pairs_table_explains_each_decision(built):
+    pairs = built.ctx.lake.read(PAIRS_TABLE).toPandas()
+    assert (pairs.a < pairs.b).all() and not pairs.duplicated(["a", "b"]).any()
+    assert set(pairs.decision) <= {"match", "no_match"}
+    matched = pairs[pairs.decision == "match"]
+    assert (matched.match_score >= built.settings.dedup.match_threshold).all()
+    assert (pairs.cosine >= built.settings.dedup.cosine_threshold).all()
+    assert all("text" in scores for scores in pairs.field_scores)
+
+
+def test_no_recommendation_is_the_item_or_in_its_cluster(built):
+    recs = built.ctx.lake.read(ITEM_RECS_TABLE).toPandas()
+    cluster = _clusters(built).cluster_id
+    assert not (recs.item_id == recs.rec_id).any()
+    own, theirs = recs.item_id.map(cluster), recs.rec_id.map(cluster)
+    assert not ((own == theirs) & own.notna()).any()
+    # 150 items, clusters of 3 at most: every item gets its full top-N
+    assert (recs.groupby("item_id").size() == built.settings.recs.items_top_n).all()
+    assert recs.item_id.nunique() == 150
+    assert (recs.groupby("item_id")["rank"].min() == 1).all()
+
+
+def test_graph_and_outliers_cover_live_items(built):
+    graph = built.ctx.lake.read(NEIGHBORS_TABLE)
+    k = built.settings.neighbors.k
+    assert graph.groupBy("item_id").count().filter(F.col("count") != k).count() == 0
+    outliers = built.ctx.lake.read(OUTLIERS_TABLE).toPandas()
+    best = graph.filter("rank = 1").toPandas().set_index("item_id").score
+    assert (outliers.best_score < best.median()).all()
+
+
+def test_cluster_ids_survive_a_rerun_with_one_new_member(built, sample, tmp_path):
+    lake = built.copy_to(tmp_path / "copy")
+    before = _clusters(lake)
+    member = sample[1].item_id.iloc[0]
+    row = sample[0][sample[0].item_id == member].iloc[0].copy()
+    row["item_id"], row["title"] = "P99999", row["title"] + "!"
+    lake.write_source(pd.concat([sample[0], row.to_frame().T]))
+    lake.run(*STAGES)
+    after = _clusters(lake)
+    assert after.loc["P99999", "cluster_id"] == before.loc[member, "cluster_id"]
+    common = before.index.intersection(after.index)
+    assert (after.loc[common, "cluster_id"] == before.loc[common, "cluster_id"]).all()
+
+
+def test_catalog_without_duplicates_makes_no_clusters(spark, tmp_path):
+    lake = PipelineLake(spark, tmp_path, make_catalog(7))  # every kind and colour differ
+    lake.run("embed-catalog", "neighbors", "dedup")
+    assert lake.ctx.lake.read(CLUSTERS_TABLE).count() == 0
+
+
+def test_similar_serves_precomputed_recs_without_duplicates(built, sample, tmp_path):
+    from pipelines.client import CatalogClient
+
+    lake = built.copy_to(tmp_path / "served")
+    lake.run("validate-catalog", "publish-catalog")
+    member = sample[1].item_id.iloc[0]
+    recs = lake.ctx.lake.read(ITEM_RECS_TABLE).toPandas()
+    expected = list(recs[recs.item_id == member].sort_values("rank").rec_id[:5])
+    client = CatalogClient(lake.store, lake.settings)
+    served = client.similar(member, k=5)
+    assert [r.item_id for r in served] == expected
+    assert all(r.payload.get("item_id") == r.item_id for r in served)
+    live = client.similar(member, k=lake.settings.recs.items_top_n + 5)  # more than stored
+    assert len(live) == lake.settings.recs.items_top_n + 5
+    assert member not in [r.item_id for r in live]
