@@ -13,6 +13,7 @@ log = logging.getLogger("pipelines")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from pipelines.jobs import add_interval_arguments
     from pipelines.stages import STAGE_NAMES
 
     parser = argparse.ArgumentParser(prog="pipelines", description=__doc__)
@@ -24,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="run id stamped on commits (default: manual__<utc time>)")
     run.add_argument("--summary", type=Path, help="write the per-stage summary JSON here")
     run.add_argument("--full-refresh", action="store_true", help="publish a new collection")
+    add_interval_arguments(run)
     export = sub.add_parser("export", parents=[common], help="export a table to one file")
     export.add_argument("table", help="e.g. embeddings/catalog")
     export.add_argument("--out", type=Path, required=True)
@@ -44,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     similar.add_argument("item_id")
     similar.add_argument("--k", type=int, default=10)
     similar.add_argument("--json", action="store_true")
+    recommend = sub.add_parser("recommend", parents=[common], help="items for a user")
+    recommend.add_argument("user_id")
+    recommend.add_argument("--k", type=int, default=10)
+    recommend.add_argument("--json", action="store_true")
     status = sub.add_parser("status", parents=[common], help="tables, validation, alias")
     status.add_argument("--query", help="also run a sample query and a similar-items lookup")
     demo = sub.add_parser("demo", parents=[common], help="generate a data set and run on it")
@@ -52,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--summary", type=Path)
     demo.add_argument("--stage", action="append", choices=STAGE_NAMES, help="default: all")
     evaluate = sub.add_parser("evaluate", parents=[common], help="score against labeled data")
-    evaluate.add_argument("target", choices=["dedup", "recs-items"])
+    evaluate.add_argument("target", choices=["dedup", "recs-items", "recs-users"])
     evaluate.add_argument("--gold", type=Path, help="dedup: CSV of true pairs (columns a, b)")
     evaluate.add_argument("--json", action="store_true")
     return parser

@@ -21,7 +21,7 @@ from pipelines.embed.backends import BackendSpec, get_backend
 from pipelines.embed.text import normalize_text
 from pipelines.errors import ConfigError, PipelineError
 from pipelines.publish.store import VectorStore, open_store, point_id
-from pipelines.recs.config import ITEM_RECS_TABLE
+from pipelines.recs.config import ITEM_RECS_TABLE, USER_RECS_TABLE
 
 
 @dataclass(frozen=True)
@@ -107,22 +107,38 @@ class CatalogClient:
         hits = self.store.search(self.alias, vector, k + 1, {})
         return [r for r in self._results(hits) if r.item_id != item_id][:k]
 
+    def recommend(self, user_id: str, k: int = 10) -> list[Result]:
+        """The user's items from ``recs/user_to_item`` (the recs-users stage), best first."""
+        rows = self._table_rows(USER_RECS_TABLE, "user_id", user_id)
+        if rows is None:
+            raise PipelineError(f"{USER_RECS_TABLE} does not exist; run the recs-users stage")
+        if not rows:
+            raise PipelineError(f"user {user_id!r} has no recommendations in {USER_RECS_TABLE}")
+        return self._with_payloads(rows[:k], "item_id")
+
     def _precomputed(self, item_id: str, k: int) -> list[Result] | None:
-        table = self.settings.lake.root / ITEM_RECS_TABLE
-        if not (table / "_delta_log").is_dir():
+        rows = self._table_rows(ITEM_RECS_TABLE, "item_id", item_id)
+        return None if rows is None or len(rows) < k else self._with_payloads(rows[:k], "rec_id")
+
+    def _table_rows(self, table: str, column: str, key: str) -> list[dict] | None:
+        """Rows of a lake table whose ``column`` is ``key``, by rank; None without the table."""
+        path = self.settings.lake.root / table
+        if not (path / "_delta_log").is_dir():
             return None
         import pyarrow.compute as pc
         from deltalake import DeltaTable
 
-        dataset = DeltaTable(str(table)).to_pyarrow_dataset()
-        rows = dataset.to_table(filter=pc.field("item_id") == item_id).to_pylist()
-        if len(rows) < k:
-            return None
-        rows = sorted(rows, key=lambda row: row["rank"])[:k]
-        payloads = self.store.payloads(self.alias, [point_id(r["rec_id"]) for r in rows])
+        dataset = DeltaTable(str(path)).to_pyarrow_dataset()
+        rows = dataset.to_table(filter=pc.field(column) == key).to_pylist()
+        return sorted(rows, key=lambda row: row["rank"])
+
+    def _with_payloads(self, rows: list[dict], id_column: str) -> list[Result]:
+        ids = [point_id(r[id_column]) for r in rows]
+        served = self.store.alias_target(self.alias) is not None
+        payloads = self.store.payloads(self.alias, ids) if served else {}
         return [
-            Result(r["rec_id"], round(r["score"], 6), payloads.get(point_id(r["rec_id"]), {}))
-            for r in rows
+            Result(r[id_column], round(r["score"], 6), payloads.get(pid, {}))
+            for r, pid in zip(rows, ids, strict=True)
         ]
 
     @staticmethod

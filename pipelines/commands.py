@@ -39,7 +39,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not stages:
         console.print("nothing to run: no stage has its inputs configured (see [catalog] source)")
         return 1
-    with open_context(settings, args.run_id, args.full_refresh) as ctx:
+    from pipelines.jobs import parse_interval
+
+    interval = parse_interval(args.interval_start, args.interval_end)
+    with open_context(settings, args.run_id, args.full_refresh, interval) as ctx:
         _summary(run_stages(ctx, stages), args.summary)
     return 0
 
@@ -110,6 +113,13 @@ def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
+    with _client(settings) as client:
+        results = client.recommend(args.user_id, args.k)
+    _print_results(results, args.json, settings.catalog.payload_columns)
+    return 0
+
+
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType
@@ -157,7 +167,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.evaluate.stage import evaluate_dedup, evaluate_item_recs
+    from pipelines.evaluate.stage import evaluate_dedup, evaluate_item_recs, evaluate_user_recs
 
     gold = args.gold or settings.evaluate.dedup_gold
     if args.target == "dedup" and gold is None:
@@ -166,8 +176,10 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
         if args.target == "dedup":
             report = evaluate_dedup(ctx, gold)
             rows = [{k: v for k, v in report.items() if not isinstance(v, dict)}]
-        else:
+        elif args.target == "recs-items":
             rows = evaluate_item_recs(ctx).round(4).to_dict("records")
+        else:
+            rows = evaluate_user_recs(ctx).round(4).to_dict("records")
     if args.json:
         print(json.dumps(rows, default=str))
         return 0

@@ -24,6 +24,7 @@ from pipelines.neighbors.config import NeighborsConfig
 from pipelines.publish.config import PublishConfig
 from pipelines.recs.config import RecsConfig
 from pipelines.spark_config import SparkConfig
+from pipelines.users.config import UsersConfig
 from pipelines.validate.config import ValidateConfig
 
 DEFAULT_CONFIG_FILE = "pipelines.toml"
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     neighbors: NeighborsConfig = Field(default_factory=NeighborsConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     recs: RecsConfig = Field(default_factory=RecsConfig)
+    users: UsersConfig = Field(default_factory=UsersConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
     @classmethod

@@ -15,7 +15,12 @@ QUARANTINE_COLUMNS = ["source", "reason", "key", "raw", "run_id", "quarantined_a
 
 
 def quarantine_rows(
-    rows: DataFrame, reason: Column, key: Column, source: str, raw_columns: list[str]
+    rows: DataFrame,
+    reason: Column,
+    key: Column,
+    source: str,
+    raw_columns: list[str],
+    **extra: Column,
 ) -> DataFrame:
     """Shape bad rows for a quarantine table; ``raw`` is the source row as JSON."""
     raw = F.to_json(F.struct(*[F.col(name) for name in raw_columns]))
@@ -24,6 +29,7 @@ def quarantine_rows(
         reason.alias("reason"),
         key.cast("string").alias("key"),
         raw.alias("raw"),
+        *[column.alias(name) for name, column in extra.items()],
     )
 
 

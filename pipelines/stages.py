@@ -14,6 +14,7 @@ from pipelines.errors import ConfigError, PipelineError, StageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from datetime import datetime
 
     from pipelines.config import Settings
 
@@ -35,8 +36,13 @@ def _catalog(settings: Settings) -> bool:
     return settings.catalog.source is not None
 
 
+def _events(settings: Settings) -> bool:
+    return settings.catalog.source is not None and settings.events.source is not None
+
+
 def _evaluation(settings: Settings) -> bool:
-    return settings.evaluate.dedup_gold is not None or settings.evaluate.recs_items
+    cfg = settings.evaluate
+    return cfg.dedup_gold is not None or cfg.recs_items or cfg.recs_users
 
 
 STAGES: list[Stage] = [
@@ -47,6 +53,9 @@ STAGES: list[Stage] = [
     Stage("neighbors", "pipelines.neighbors.graph:build_neighbors", _catalog),
     Stage("dedup", "pipelines.dedup.stage:dedup_catalog", _catalog),
     Stage("recs-items", "pipelines.recs.items:item_recs", _catalog),
+    Stage("embed-events", "pipelines.users.stage:embed_events", _events),
+    Stage("cooccurrence", "pipelines.users.stage:build_cooccurrence", _events),
+    Stage("recs-users", "pipelines.recs.users:user_recs", _events),
     Stage("evaluate", "pipelines.evaluate.stage:evaluate", _evaluation),
 ]
 STAGE_NAMES = [stage.name for stage in STAGES]
@@ -66,14 +75,19 @@ def select_stages(settings: Settings, names: list[str] | None) -> list[Stage]:
 
 @contextmanager
 def open_context(
-    settings: Settings, run_id: str | None = None, full_refresh: bool = False
+    settings: Settings,
+    run_id: str | None = None,
+    full_refresh: bool = False,
+    interval: tuple[datetime, datetime] | None = None,
 ) -> Iterator[RunContext]:
     from pipelines.lake import open_lake
     from pipelines.spark import build_spark
 
     spark = build_spark(settings.spark)
     lake = open_lake(spark, settings.lake)
-    ctx = RunContext(settings, spark, lake, run_id or new_run_id(), full_refresh=full_refresh)
+    ctx = RunContext(
+        settings, spark, lake, run_id or new_run_id(), full_refresh=full_refresh, interval=interval
+    )
     try:
         yield ctx
     finally:

@@ -22,7 +22,9 @@ def prepare_demo(settings: Settings, dataset: str, data_dir: Path) -> Settings:
 
         files = write_movielens(out)
         template, payload = MOVIELENS_TEMPLATE, ["title", "year", "genres"]
-        update["evaluate"] = settings.evaluate.model_copy(update={"recs_items": True})
+        update["evaluate"] = settings.evaluate.model_copy(
+            update={"recs_items": True, "recs_users": True}
+        )
         # a duplicate is (nearly) the same title of the same year; remakes and sequels are
         # not, and short titles need a strict threshold to keep "Fan, The" from "Craft, The"
         update["dedup"] = settings.dedup.model_copy(

@@ -14,5 +14,7 @@ class EvaluateConfig(BaseModel):
     dedup_gold: Path | None = None
     # true: the evaluate stage scores item-to-item recs on the [events] source
     recs_items: bool = False
+    # true: the evaluate stage scores user recs (popularity, co-occurrence, embeddings, blend)
+    recs_users: bool = False
     k: int = Field(default=10, ge=1)
     seed: int = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from itertools import combinations
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from pyspark.sql import functions as F
 
-from pipelines.context import RunContext, StageResult
+from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.datasets.febrl import read_gold_pairs
 from pipelines.dedup.stage import CLUSTERS_TABLE, previous_clusters
 from pipelines.embed.source import read_source
@@ -30,9 +31,14 @@ from pipelines.evaluate.metrics import (
     popularity_ranking,
     random_ranking,
 )
-from pipelines.neighbors.graph import NEIGHBORS_TABLE
+from pipelines.neighbors.graph import NEIGHBORS_TABLE, live_vectors
 from pipelines.recs.errors import RecsInputError
 from pipelines.recs.items import without_duplicates
+from pipelines.recs.users import recommend
+from pipelines.spark import task_threads
+from pipelines.users.cooccurrence import cooccurrence
+from pipelines.users.events import EVENTS_TABLE
+from pipelines.users.vectors import user_vectors
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +128,46 @@ def evaluate_item_recs(ctx: RunContext) -> pd.DataFrame:
     return table
 
 
+def _ranked_lists(recs: pd.DataFrame) -> dict[str, list[str]]:
+    ordered = recs.sort_values(["user_id", "rank"])
+    return {user: list(group.item_id) for user, group in ordered.groupby("user_id")}
+
+
+def evaluate_user_recs(ctx: RunContext) -> pd.DataFrame:
+    """Leave-last-out on the clean events: vectors and co-occurrence are rebuilt from the
+    training part only, then popularity, co-occurrence alone, embeddings alone and the
+    configured blend are scored on the same held-out events."""
+    settings = ctx.settings
+    k = settings.evaluate.k
+    columns = ["user_id", "item_id", "event_type", "event_time"]
+    events = ctx.lake.read(EVENTS_TABLE).select(*columns).toPandas()
+    split = leave_last_out(events.assign(timestamp=events.event_time))
+    train = ctx.spark.createDataFrame(split.train[columns]).persist()
+    items = live_vectors(ctx).persist()
+    users = user_vectors(train, items, settings.users).persist()
+    users_cfg = settings.users
+    cooc = cooccurrence(train, users_cfg.history_items, users_cfg.cooccurrence_k).persist()
+    clusters = ctx.lake.read(CLUSTERS_TABLE) if ctx.lake.exists(CLUSTERS_TABLE) else None
+    held = sorted(split.held_out)
+    rankings = {"popularity": popularity_ranking(split.train, split.seen, held, k)}
+    blend = settings.recs.cooccurrence_weight
+    methods = {"co-occurrence": 1.0, "embeddings": 0.0, f"blend (w={blend})": blend}
+    recs_cfg = settings.recs.model_copy(update={"users_top_n": k})
+    staging = settings.lake.root / "_work" / "evaluate" / safe_run_id(ctx.run_id)
+    try:
+        for label, weight in methods.items():
+            recs = recommend(users, items, train, cooc, clusters, recs_cfg, staging / label,
+                             weight=weight, threads=task_threads(ctx.spark))  # fmt: skip
+            rankings[label] = _ranked_lists(recs.toPandas())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        for frame in (train, items, users, cooc):
+            frame.unpersist()
+    table = evaluate_rankings(rankings, split.held_out, k)
+    _save(ctx, "recs_users", {"k": k, "results": table.round(4).to_dict("records")})
+    return table
+
+
 def _save(ctx: RunContext, name: str, report: dict) -> Path:
     path = ctx.reports_dir / "evaluate" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +184,8 @@ def evaluate(ctx: RunContext) -> StageResult:
         details["dedup"] = evaluate_dedup(ctx, cfg.dedup_gold)
     if cfg.recs_items:
         details["recs_items"] = evaluate_item_recs(ctx).round(4).to_dict("records")
+    if cfg.recs_users:
+        details["recs_users"] = evaluate_user_recs(ctx).round(4).to_dict("records")
     return StageResult(
         stage="evaluate", seconds=round(time.perf_counter() - started, 3), details=details
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from airflow_env import airflow_env, dag_test, migrate
 from conftest import write_settings
@@ -21,6 +22,7 @@ def sample_config(folder, n_items: int = 120):
         files["catalog"],
         model={"backend": "onnx-int8", "device": "cpu"},
         catalog={"text_template": SAMPLE_TEMPLATE, "payload_columns": ["title", "brand"]},
+        events={"source": str(files["events"]), "format": "csv"},
     )
 
 
@@ -50,3 +52,31 @@ def test_dag_test_runs_the_pipeline(tmp_path):
     assert alias.collection_name.endswith(safe_run_id(run_id))
     assert client.count("catalog").count == 120
     client.close()
+
+    # the downstream DAG on the same lake: evaluation is not configured, so it is skipped
+    result = dag_test(env, "recs_and_dedup")
+    assert result["state"] == "success", result
+    assert result["tasks"] == {
+        "neighbors": "success",
+        "dedup": "success",
+        "recs_items": "success",
+        "evaluation_configured": "success",
+        "evaluate": "skipped",
+    }
+    graph = DeltaTable(str(tmp_path / "lake/neighbors/catalog")).to_pyarrow_table()
+    assert graph.num_rows == 120 * 50
+    recs = DeltaTable(str(tmp_path / "lake/recs/item_to_item")).to_pyarrow_table()
+    assert recs.num_rows == 120 * 10
+    assert DeltaTable(str(tmp_path / "lake/dedup/clusters")).to_pyarrow_table().num_rows > 0
+
+    # hourly user events, triggered by hand: no data interval, so every event is taken
+    result = dag_test(env, "user_events")
+    assert result["state"] == "success", result
+    assert set(result["tasks"].values()) == {"success"}
+    users = DeltaTable(str(tmp_path / "lake/embeddings/users")).to_pyarrow_table()
+    assert users.num_rows == 10  # the sample's users
+    recs = DeltaTable(str(tmp_path / "lake/recs/user_to_item")).to_pyarrow_table()
+    assert recs.num_rows == 10 * 10
+    quarantined = DeltaTable(str(tmp_path / "lake/quarantine/events")).to_pandas()
+    planted = pd.read_csv(tmp_path / "data/bad_events.csv")
+    assert sorted(quarantined.reason) == sorted(planted.expected_reason)

@@ -150,3 +150,28 @@ def test_recs_and_dedup_evaluates_only_when_an_evaluation_set_is_configured(recs
     # the example settings configure no evaluation; the environment override turns it on
     assert recs_graph["gate_decisions"] == [False, True]
     assert recs_graph["gate_heavy"] == [], "the gate runs in an Airflow worker: keep it light"
+
+
+def test_user_events_is_hourly_and_passes_the_data_interval(report):
+    dag = report["dags"]["user_events"]
+    assert report["files"]["user_events.py"]["heavy"] == []
+    assert "hourly" in dag["schedule"].lower() or "0 * * * *" in dag["schedule"]
+    assert sorted(dag["tasks"]) == ["cooccurrence", "embed_events", "recs_users"]
+    from pipelines.orchestrate import INTERVAL_ARGS
+
+    assert "INTERVAL_ARGS" in (REPO / "dags/user_events.py").read_text()
+    assert "data_interval_start" in INTERVAL_ARGS[1] and "data_interval_end" in INTERVAL_ARGS[3]
+
+
+def test_interval_arguments_are_checked():
+    from datetime import UTC, datetime
+
+    from pipelines.errors import ConfigError
+    from pipelines.jobs import parse_interval
+
+    start, end = parse_interval("2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00")
+    assert (start, end) == (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 1, tzinfo=UTC))
+    assert parse_interval(None, None) is None and parse_interval("", "") is None
+    for bad in (("2026-01-01T00:00:00", None), ("2026-01-02", "2026-01-01"), ("soon", "later")):
+        with pytest.raises(ConfigError):
+            parse_interval(*bad)

@@ -1,0 +1,39 @@
+"""
+### user_events
+
+Hourly, one data interval per run: ingest that hour's events (bad rows to
+`quarantine/events`), recompute the vectors of the users active in it, rebuild the
+co-occurrence graph, then the users' recommendations. A re-run of an hour replaces that
+hour's rows, so clearing a task and running it again is safe.
+
+Each task is a `spark-submit` of a `jobs/` entry point against the `spark_default`
+connection; the data interval travels as `--interval-start/--interval-end`.
+"""
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from pipelines.orchestrate import DEFAULT_ARGS, INTERVAL_ARGS, spark_job, table_asset
+
+with DAG(
+    dag_id="user_events",
+    schedule="@hourly",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["embeddings", "users", "recs"],
+    doc_md=__doc__,
+) as dag:
+    events = spark_job(
+        "embed_events",
+        "embed_events",
+        extra_args=INTERVAL_ARGS,
+        outlets=[table_asset("events/clean"), table_asset("embeddings/users")],
+    )
+    cooc = spark_job(
+        "cooccurrence", "cooccurrence", outlets=[table_asset("neighbors/cooccurrence")]
+    )
+    recs = spark_job("recs_users", "recs_users", outlets=[table_asset("recs/user_to_item")])
+    events >> cooc >> recs

@@ -1,0 +1,113 @@
+"""The recs-users stage: top-N items per user, never an item the user has seen nor a
+duplicate of one. Cold items (no events) stay recommendable through their embeddings."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import FloatType, IntegerType, StringType, StructField, StructType
+
+from pipelines.context import RunContext, StageResult, safe_run_id
+from pipelines.dedup.stage import CLUSTERS_TABLE
+from pipelines.neighbors.graph import live_vectors, stage_key_blocks
+from pipelines.recs.blend import blend_udf
+from pipelines.recs.config import USER_RECS_TABLE, RecsConfig
+from pipelines.recs.errors import RecsInputError
+from pipelines.spark import task_threads
+from pipelines.users.cooccurrence import COOCCURRENCE_TABLE, recent_items
+from pipelines.users.events import EVENTS_TABLE
+from pipelines.users.vectors import USERS_TABLE
+
+USER_RECS_SCHEMA = StructType(
+    [
+        StructField("user_id", StringType(), False),
+        StructField("rank", IntegerType(), False),
+        StructField("item_id", StringType(), False),
+        StructField("score", FloatType(), False),
+    ]
+)
+
+
+def seen_items(events: DataFrame, clusters: DataFrame | None) -> DataFrame:
+    """(user_id, item_id) a user must not be offered: seen items and their duplicates."""
+    seen = events.select("user_id", "item_id").distinct()
+    if clusters is None:
+        return seen
+    members = clusters.select("item_id", "cluster_id")
+    dup = seen.join(members, "item_id").select("user_id", "cluster_id")
+    dup = dup.join(members, "cluster_id").select("user_id", "item_id")
+    return seen.unionByName(dup).distinct()
+
+
+def user_inputs(
+    users: DataFrame, events: DataFrame, cooc: DataFrame, clusters: DataFrame | None, recent: int
+) -> DataFrame:
+    """user_id, vector, seen, cooc_ids, cooc_scores (co-occurrence summed over recent items)."""
+    seen = (
+        seen_items(events, clusters).groupBy("user_id").agg(F.collect_list("item_id").alias("seen"))
+    )
+    votes = recent_items(events, recent).select("user_id", "item_id").join(cooc, "item_id")
+    summed = votes.groupBy("user_id", "neighbor_id").agg(F.sum("score").alias("s"))
+    lists = summed.groupBy("user_id").agg(
+        F.collect_list("neighbor_id").alias("cooc_ids"), F.collect_list("s").alias("cooc_scores")
+    )
+    return (
+        users.select("user_id", "vector")
+        .join(seen, "user_id", "left")
+        .join(lists, "user_id", "left")
+    )
+
+
+def recommend(
+    users: DataFrame,
+    items: DataFrame,
+    events: DataFrame,
+    cooc: DataFrame,
+    clusters: DataFrame | None,
+    cfg: RecsConfig,
+    staging: Path,
+    weight: float | None = None,
+    threads: int = 1,
+) -> DataFrame:
+    """Lazy recs (user_id, rank, item_id, score); the caller removes ``staging`` after use."""
+    n_items = items.count()
+    blocks = stage_key_blocks(items, staging, n_items, block_rows=max(n_items, 1))
+    inputs = user_inputs(users, events, cooc, clusters, cfg.recent_items)
+    parts = max(users.sparkSession.sparkContext.defaultParallelism, 1)
+    blend = weight if weight is not None else cfg.cooccurrence_weight
+    udf = blend_udf(blocks, blend, cfg.users_top_n, threads)
+    return inputs.repartition(parts).mapInPandas(udf, USER_RECS_SCHEMA)
+
+
+def user_recs(ctx: RunContext) -> StageResult:
+    started = time.perf_counter()
+    lake = ctx.lake
+    for table, stage in ((USERS_TABLE, "embed-events"), (EVENTS_TABLE, "embed-events")):
+        if not lake.exists(table):
+            raise RecsInputError(f"{table} does not exist; run the {stage} stage first")
+    cooc = lake.read(COOCCURRENCE_TABLE) if lake.exists(COOCCURRENCE_TABLE) else None
+    if cooc is None:
+        cooc = ctx.spark.createDataFrame([], "item_id string, neighbor_id string, score float")
+    clusters = lake.read(CLUSTERS_TABLE) if lake.exists(CLUSTERS_TABLE) else None
+    staging = ctx.settings.lake.root / "_work" / "recs-users" / safe_run_id(ctx.run_id)
+    try:
+        recs = recommend(
+            lake.read(USERS_TABLE), live_vectors(ctx), lake.read(EVENTS_TABLE), cooc, clusters,
+            ctx.settings.recs, staging, threads=task_threads(ctx.spark),
+        )  # fmt: skip
+        version = lake.write(recs.withColumn("run_id", F.lit(ctx.run_id)), USER_RECS_TABLE,
+                             ctx.run_id)  # fmt: skip
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    rows = lake.read(USER_RECS_TABLE).count()
+    return StageResult(
+        stage="recs-users",
+        rows_read=rows,
+        seconds=round(time.perf_counter() - started, 3),
+        table_version=version,
+        details={"cooccurrence_weight": ctx.settings.recs.cooccurrence_weight},
+    )
