@@ -77,6 +77,16 @@ class TableEngine(ABC):
         assert written is not None
         return written
 
+    def merge(self, df: DataFrame, table: str, keys: list[str], run_id: str) -> int:
+        """Upsert ``df`` into ``table`` by ``keys`` with one Delta MERGE (matched rows
+        updated, new ones inserted, others untouched); creates the table if missing."""
+        if not self.exists(table):
+            return self.write(df, table, run_id)
+        self._merge(df, self.path(table), keys, {"run_id": run_id})
+        merged = self.version(table)
+        assert merged is not None
+        return merged
+
     def history(self, table: str) -> list[TableVersion]:
         if not self.exists(table):
             raise TableNotFoundError(f"table {table!r} does not exist under {self.root}")
@@ -90,6 +100,10 @@ class TableEngine(ABC):
     @abstractmethod
     def _write(self, df: DataFrame, path: Path, mode: WriteMode, metadata: dict[str, str]) -> None:
         """Write and commit atomically: on failure the table stays at its previous version."""
+
+    @abstractmethod
+    def _merge(self, df: DataFrame, path: Path, keys: list[str], metadata: dict[str, str]) -> None:
+        """MERGE by ``keys`` in one commit: on failure the table stays as it was."""
 
 
 def _to_version(entry: dict) -> TableVersion:

@@ -64,6 +64,27 @@ class DeltaRsEngine(TableEngine):
                 str(path), schema, actions, mode=mode, commit_properties=properties
             )
 
+    def _merge(self, df: DataFrame, path: Path, keys: list[str], metadata: dict[str, str]) -> None:
+        """delta-rs merges from Arrow on the driver: meant for small upserts (an interval's
+        changed rows), not for rewriting whole tables (``write`` does that)."""
+        from deltalake import CommitProperties, DeltaTable
+
+        predicate = " AND ".join(f"t.{key} = s.{key}" for key in keys)
+        (
+            DeltaTable(str(path))
+            .merge(
+                df.toArrow(),
+                predicate,
+                source_alias="s",
+                target_alias="t",
+                error_on_type_mismatch=False,
+                commit_properties=CommitProperties(custom_metadata=metadata),
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+
 
 def _add_action(file: Path, table_path: Path) -> AddAction:
     from deltalake.transaction import AddAction

@@ -50,3 +50,21 @@ class DeltaSparkEngine(TableEngine):
             .option("overwriteSchema", str(mode == "overwrite").lower())
             .save(str(path))
         )
+
+    def _merge(self, df: DataFrame, path: Path, keys: list[str], metadata: dict[str, str]) -> None:
+        from delta.tables import DeltaTable
+
+        condition = " AND ".join(f"t.{key} = s.{key}" for key in keys)
+        conf = "spark.databricks.delta.commitInfo.userMetadata"
+        self.spark.conf.set(conf, json.dumps(metadata))
+        try:
+            (
+                DeltaTable.forPath(self.spark, str(path))
+                .alias("t")
+                .merge(df.alias("s"), condition)
+                .whenMatchedUpdateAll()
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+        finally:
+            self.spark.conf.unset(conf)

@@ -22,7 +22,7 @@ def _model_id(ctx: RunContext) -> str:
 
 def embed_events(ctx: RunContext) -> StageResult:
     """Ingest the interval's events, then recompute the vectors of the users who have events
-    in it (over their whole history); other users' rows are carried over unchanged."""
+    in it (over their whole history) and MERGE them into the users table."""
     started = time.perf_counter()
     counts = ingest_events(ctx)
     events = ctx.lake.read(EVENTS_TABLE)
@@ -31,10 +31,10 @@ def embed_events(ctx: RunContext) -> StageResult:
     fresh = user_vectors(history, live_vectors(ctx), ctx.settings.users).select(
         "*", F.lit(_model_id(ctx)).alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
-    if ctx.lake.exists(USERS_TABLE) and ctx.interval is not None:
-        kept = ctx.lake.read(USERS_TABLE).join(fresh.select("user_id"), "user_id", "left_anti")
-        fresh = kept.unionByName(fresh)
-    version = ctx.lake.write(fresh, USERS_TABLE, ctx.run_id)
+    if ctx.interval is None:  # every event was read: the table is rebuilt
+        version = ctx.lake.write(fresh, USERS_TABLE, ctx.run_id)
+    else:  # only the interval's users change: one MERGE by user_id
+        version = ctx.lake.merge(fresh, USERS_TABLE, ["user_id"], ctx.run_id)
     users = ctx.lake.read(USERS_TABLE, version).count()
     quarantined = sum(n for reason, n in counts.items() if reason != "clean")
     return StageResult(

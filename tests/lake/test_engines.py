@@ -50,6 +50,17 @@ def test_history_carries_run_ids(lake, spark):
     assert [(v.version, v.run_id) for v in history] == [(1, "run-2"), (0, "run-1")]
 
 
+def test_merge_updates_matches_inserts_new_and_keeps_the_rest(lake, spark):
+    lake.write(_frame(spark, 4, "old"), "t/m", "run-1")  # ids 0..3
+    changed = _frame(spark, 6, "new").filter(F.col("item_id").isin("2", "3", "4", "5"))
+    assert lake.merge(changed, "t/m", ["item_id"], "run-2") == 1
+    tags = {r.item_id: r.tag for r in lake.read("t/m").collect()}
+    assert tags == {"0": "old", "1": "old", "2": "new", "3": "new", "4": "new", "5": "new"}
+    assert lake.history("t/m")[0].run_id == "run-2"
+    assert lake.read("t/m").first().vector == pytest.approx([0.6, 0.8])
+    assert lake.merge(changed, "t/fresh", ["item_id"], "run-3") == 0  # created if missing
+
+
 def test_empty_table_reads_with_its_schema(lake, spark):
     lake.write(_frame(spark, 0, "none"), "t/empty", "run-1")
     df = lake.read("t/empty")

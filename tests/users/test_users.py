@@ -105,6 +105,9 @@ def test_rerunning_an_interval_changes_nothing(lake):
     vectors = {r.user_id: r.vector for r in again[1].itertuples()}
     assert all(np.allclose(vectors[r.user_id], r.vector) for r in first[1].itertuples())
     assert len(first[0]) == 30  # events outside the interval were kept
+    assert len(again[1]) == 6  # the MERGE touched U0-U2 only; U3-U5 were kept
+    users = {v.run_id for v in lake.ctx.lake.history(USERS_TABLE)[:2]}
+    assert len(users) == 2  # each interval run committed its own version
 
 
 def test_recommendations_skip_seen_items_and_reach_cold_items(lake):
