@@ -88,3 +88,4 @@ class EventsConfig(SourceConfig):
     item_column: str = "item_id"
     timestamp_column: str = "event_time"
     type_column: str | None = "event_type"
+    text_column: str | None = None  # free text of an event (a search query), embedded too

@@ -37,13 +37,17 @@ def prepared_events(ctx: RunContext) -> tuple[DataFrame, list[str]]:
     if cfg.type_column:
         needed.append(cfg.type_column)
     source = read_source(ctx.lake, "events", cfg.source, cfg.format, needed)
+    if cfg.text_column:
+        needed.append(cfg.text_column)
     kind = F.col(cfg.type_column).cast("string") if cfg.type_column else F.lit(None)
+    text = F.col(cfg.text_column).cast("string") if cfg.text_column else F.lit(None)
     rows = source.select(
         "*",
         F.trim(F.col(cfg.user_column).cast("string")).alias("_user"),
         F.trim(F.col(cfg.item_column).cast("string")).alias("_item"),
         kind.alias("_type"),
         parse_time(F.col(cfg.timestamp_column)).alias("_time"),
+        F.nullif(F.trim(F.regexp_replace(text, r"\s+", " ")), F.lit("")).alias("_text"),
     )
     live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted")).select("item_id")
     known = live.withColumn("_known", F.lit(True)).withColumnRenamed("item_id", "_item")
@@ -78,6 +82,7 @@ def ingest_events(ctx: RunContext) -> dict[str, int]:
             F.col("_item").alias("item_id"),
             F.col("_type").alias("event_type"),
             F.col("_time").alias("event_time"),
+            F.col("_text").cast("string").alias("text"),
         )
         _replace_interval(ctx, clean.withColumn("run_id", F.lit(ctx.run_id)))
         label = F.when(F.col("_time").isNull(), "untimed").otherwise(interval_label(ctx.interval))

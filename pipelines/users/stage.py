@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.context import RunContext, StageResult
+from pipelines.embed.backends.auto import resolve_backend
 from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.embed.udf import embedding_column
 from pipelines.neighbors.graph import live_vectors
+from pipelines.spark import task_threads
 from pipelines.users.cooccurrence import COOCCURRENCE_TABLE, cooccurrence
+from pipelines.users.errors import UsersInputError
 from pipelines.users.events import EVENTS_TABLE, in_interval, ingest_events
 from pipelines.users.vectors import USERS_TABLE, user_vectors
 
@@ -20,6 +25,21 @@ def _model_id(ctx: RunContext) -> str:
     return row.model_id if row else ""
 
 
+def text_vectors(ctx: RunContext, events: DataFrame) -> DataFrame | None:
+    """(text, text_vector) of the events' distinct texts, embedded like the catalog."""
+    if not ctx.settings.events.text_column or ctx.settings.users.text_weight == 0:
+        return None
+    spec = resolve_backend(ctx.settings.model, ctx.cache_dir, task_threads(ctx.spark))
+    catalog_model = _model_id(ctx)
+    if catalog_model and spec.model_id != catalog_model:
+        raise UsersInputError(
+            f"event texts would be embedded with {spec.model_id} but {EMBEDDINGS_TABLE} holds"
+            f" {catalog_model} vectors; re-run embed-catalog with the current [model] settings"
+        )
+    texts = events.select("text").where(F.col("text").isNotNull()).distinct()
+    return texts.select("text", embedding_column(spec, F.col("text")).alias("text_vector"))
+
+
 def embed_events(ctx: RunContext) -> StageResult:
     """Ingest the interval's events, then recompute the vectors of the users who have events
     in it (over their whole history) and MERGE them into the users table."""
@@ -28,7 +48,8 @@ def embed_events(ctx: RunContext) -> StageResult:
     events = ctx.lake.read(EVENTS_TABLE)
     touched = events.filter(in_interval(F.col("event_time"), ctx.interval)).select("user_id")
     history = events.join(touched.distinct(), "user_id")
-    fresh = user_vectors(history, live_vectors(ctx), ctx.settings.users).select(
+    texts = text_vectors(ctx, history)
+    fresh = user_vectors(history, live_vectors(ctx), ctx.settings.users, texts).select(
         "*", F.lit(_model_id(ctx)).alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
     if ctx.interval is None:  # every event was read: the table is rebuilt

@@ -57,16 +57,29 @@ def event_weight(event_type: Column, cfg: UsersConfig) -> Column:
     return weight.cast("double")
 
 
-def _one_user(half_life_days: float) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def blend_text(item_mean: np.ndarray, text_mean: np.ndarray | None, weight: float):
+    """(1 - weight) x item mean + weight x text mean, renormalised; items alone without text."""
+    if text_mean is None or weight == 0:
+        return item_mean
+    return weighted_unit_mean(np.stack([item_mean, text_mean]), np.array([1 - weight, weight]))
+
+
+def _one_user(cfg: UsersConfig) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def run(events: pd.DataFrame) -> pd.DataFrame:
         times = pd.to_datetime(events["event_time"])
         seconds = (times - pd.Timestamp(0)).dt.total_seconds().to_numpy()
-        weights = decay_weights(events["weight"].to_numpy(), seconds, half_life_days)
+        weights = decay_weights(events["weight"].to_numpy(), seconds, cfg.half_life_days)
         vectors = np.stack(events["vector"].to_numpy()).astype(np.float64)
+        vector = weighted_unit_mean(vectors, weights)
+        has_text = events["text_vector"].notna().to_numpy()
+        if has_text.any():
+            texts = np.stack(events["text_vector"][has_text].to_numpy()).astype(np.float64)
+            text_mean = weighted_unit_mean(texts, weights[has_text])
+            vector = blend_text(vector, text_mean, cfg.text_weight)
         return pd.DataFrame(
             {
                 "user_id": [events["user_id"].iloc[0]],
-                "vector": [weighted_unit_mean(vectors, weights)],
+                "vector": [vector],
                 "n_events": [len(events)],
                 "last_event_at": [times.max()],
             }
@@ -75,10 +88,22 @@ def _one_user(half_life_days: float) -> Callable[[pd.DataFrame], pd.DataFrame]:
     return run
 
 
-def user_vectors(events: DataFrame, items: DataFrame, cfg: UsersConfig) -> DataFrame:
-    """One row per user of ``events`` (user_id, item_id, event_type, event_time) whose items
-    are in ``items`` (item_id, vector)."""
+def user_vectors(
+    events: DataFrame, items: DataFrame, cfg: UsersConfig, texts: DataFrame | None = None
+) -> DataFrame:
+    """One row per user of ``events`` (user_id, item_id, event_type, event_time[, text])
+    whose items are in ``items`` (item_id, vector); ``texts`` (text, text_vector) blends in
+    the embedded event texts."""
     weighted = events.select(
-        "user_id", "item_id", "event_time", event_weight(F.col("event_type"), cfg).alias("weight")
+        "user_id",
+        "item_id",
+        "event_time",
+        event_weight(F.col("event_type"), cfg).alias("weight"),
+        (F.col("text") if "text" in events.columns else F.lit(None).cast("string")).alias("text"),
     ).join(items.select("item_id", "vector"), "item_id")
-    return weighted.groupBy("user_id").applyInPandas(_one_user(cfg.half_life_days), USER_SCHEMA)
+    if texts is None:
+        weighted = weighted.withColumn("text_vector", F.lit(None).cast("array<float>"))
+    else:
+        weighted = weighted.join(texts.select("text", "text_vector"), "text", "left")
+    weighted = weighted.drop("text")
+    return weighted.groupBy("user_id").applyInPandas(_one_user(cfg), USER_SCHEMA)

@@ -14,10 +14,16 @@ from pyspark.sql import functions as F
 from pipelines.recs.config import USER_RECS_TABLE
 from pipelines.users.cooccurrence import COOCCURRENCE_TABLE
 from pipelines.users.events import EVENTS_QUARANTINE, EVENTS_TABLE
-from pipelines.users.vectors import USERS_TABLE, decay_weights, weighted_unit_mean
+from pipelines.users.vectors import (
+    USERS_TABLE,
+    blend_text,
+    decay_weights,
+    weighted_unit_mean,
+)
 
 pytestmark = pytest.mark.slow
 DAY = 86_400
+QUERY = "waterproof hiking jacket"
 
 
 def test_decay_and_type_weights_on_a_hand_computed_case():
@@ -44,7 +50,10 @@ def _events() -> pd.DataFrame:
         ("U9", "I0001", "view", "yesterday-ish"),  # bad_timestamp
         ("U9", "I0001", "view", "2999-01-01T00:00:00Z"),  # future_timestamp
     ]
-    return pd.DataFrame(rows + bad, columns=["user_id", "item_id", "event_type", "event_time"])
+    frame = pd.DataFrame(rows + bad, columns=["user_id", "item_id", "event_type", "event_time"])
+    frame["query"] = ""
+    frame.loc[(frame.user_id == "U3") & (frame.item_id == "I0024"), "query"] = QUERY
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +62,7 @@ def lake(spark, tmp_path_factory):
     events = folder / "events.csv"
     _events().to_csv(events, index=False)
     sections = {
-        "events": {"source": "events.csv", "format": "csv"},
+        "events": {"source": "events.csv", "format": "csv", "text_column": "query"},
         "users": {"event_weights": {"buy": 3.0}},
     }
     built = PipelineLake(spark, folder, make_catalog(40), **sections)
@@ -86,6 +95,21 @@ def test_user_vector_is_the_decayed_weighted_mean_of_item_vectors(lake):
     vectors = np.stack([items[f"I{n:04d}"] for n in range(1, 6)])
     np.testing.assert_allclose(user.vector, weighted_unit_mean(vectors, weights), atol=1e-5)
     assert user.n_events == 5 and user.model_id.endswith("@torch")
+
+
+def test_event_text_is_embedded_and_blended_in(lake, model_path):
+    from pipelines.embed.backends import BackendSpec, build_backend
+
+    _run(lake, "embed-events")
+    items = lake.ctx.lake.read("embeddings/catalog").toPandas().set_index("item_id").vector
+    user = lake.ctx.lake.read(USERS_TABLE).filter(F.col("user_id") == "U3").first()
+    days = np.arange(5)
+    weights = 0.5 ** ((days.max() - days) / 30.0)
+    item_mean = weighted_unit_mean(np.stack([items[f"I{n:04d}"] for n in range(20, 25)]), weights)
+    [text] = build_backend(BackendSpec("torch", model_path)).encode([QUERY])
+    expected = blend_text(item_mean, text, lake.settings.users.text_weight)  # one text: its own
+    np.testing.assert_allclose(user.vector, expected, atol=1e-4)
+    assert not np.allclose(user.vector, item_mean, atol=1e-3)
 
 
 def test_rerunning_an_interval_changes_nothing(lake):
