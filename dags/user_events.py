@@ -10,15 +10,17 @@ Each task is a `spark-submit` of a `jobs/` entry point against the `spark_defaul
 connection; the data interval travels as `--interval-start/--interval-end`.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from pipelines.orchestrate import DEFAULT_ARGS, INTERVAL_ARGS, spark_job, table_asset
 
 with DAG(
     dag_id="user_events",
-    schedule="@hourly",
+    # a cron schedule alone gives zero-length intervals in Airflow 3: each run covers the hour
+    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1)),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -20,9 +20,12 @@ QDRANT_KEY = {
     "{{ (c.password or '') if c else '' }}"
 }
 
-# A scheduled run's data interval for jobs' --interval-start/--interval-end. A manual run's
-# interval is empty (start == end): it renders as no interval, and the job takes every event.
-_HAS_INTERVAL = "data_interval_start and data_interval_start < data_interval_end"
+# A scheduled (or backfilled) run's data interval for jobs' --interval-start/--interval-end.
+# A manual trigger renders no interval: the job takes every event (a full rebuild).
+_HAS_INTERVAL = (
+    "dag_run.run_type != 'manual' and data_interval_start"
+    " and data_interval_start < data_interval_end"
+)
 INTERVAL_ARGS = [
     "--interval-start",
     "{{ data_interval_start.isoformat() if " + _HAS_INTERVAL + " else '' }}",

@@ -16,7 +16,7 @@ from pipelines.dedup.clusters import canonical, groups_of, stable_ids
 from pipelines.dedup.errors import DedupInputError
 from pipelines.dedup.scoring import SCORED, score_pairs_udf
 from pipelines.embed.source import read_source
-from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.embed.stage import live_rows
 from pipelines.neighbors.graph import NEIGHBORS_TABLE
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,7 @@ def candidate_pairs(graph: DataFrame, threshold: float) -> DataFrame:
 def record_fields(ctx: RunContext, names: list[str]) -> DataFrame:
     """item_id, text_length and the named fields of every live item ("text" is the
     embedded text, other names are catalog source columns)."""
-    live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted"))
-    live = live.select("item_id", "text", "text_length")
+    live = live_rows(ctx.lake).select("item_id", "text", "text_length")
     source_fields = [name for name in names if name != "text"]
     if not source_fields:
         return live
@@ -104,10 +103,12 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
         written = ctx.lake.read(PAIRS_TABLE)
         matches = [(r.a, r.b) for r in written.filter(F.col("decision") == "match").collect()]
         in_pairs = {item for pair in matches for item in pair}
+        members = ctx.spark.createDataFrame([(i,) for i in sorted(in_pairs)], "item_id string")
         lengths = {
             r.item_id: r.text_length
-            for r in fields.filter(F.col("item_id").isin(list(in_pairs))).collect()
-        }
+            for r in fields.join(members, "item_id", "left_semi").select("item_id", "text_length")
+            .collect()
+        }  # fmt: skip
     finally:
         fields.unpersist()
     clusters = cluster_rows(matches, lengths, previous_clusters(ctx))

@@ -31,6 +31,7 @@ from pipelines.embed.backends.auto import resolve_backend
 from pipelines.embed.config import CatalogConfig, template_fields
 from pipelines.embed.source import read_source
 from pipelines.embed.udf import embedding_column, text_column
+from pipelines.lake import TableEngine
 from pipelines.quarantine import quarantine_rows, write_quarantine
 from pipelines.spark import task_threads
 
@@ -150,6 +151,11 @@ def embed_rows(
 def tombstone(rows: DataFrame, run_id: str) -> DataFrame:
     no_vector = F.lit(None).cast(ArrayType(FloatType()))
     return _shaped(rows, vector=no_vector, run_id=F.lit(run_id), is_deleted=F.lit(True))
+
+
+def live_rows(lake: TableEngine, version: int | None = None) -> DataFrame:
+    """The embeddings table's current (or a given version's) rows that are not tombstones."""
+    return lake.read(EMBEDDINGS_TABLE, version).filter(~F.col("is_deleted"))
 
 
 def count_valid_source_rows(ctx: RunContext) -> int:

@@ -18,9 +18,10 @@ from pyspark.sql import functions as F
 
 from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.datasets.febrl import read_gold_pairs
+from pipelines.dedup.errors import DedupInputError
 from pipelines.dedup.stage import CLUSTERS_TABLE, previous_clusters
 from pipelines.embed.source import read_source
-from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.embed.stage import live_rows
 from pipelines.evaluate.metrics import (
     bcubed,
     evaluate_rankings,
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 def _live_items(ctx: RunContext) -> list[str]:
-    live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted")).select("item_id")
+    live = live_rows(ctx.lake).select("item_id")
     return sorted(r.item_id for r in live.collect())
 
 
@@ -58,7 +59,7 @@ def cluster_pairs(clusters: dict[str, str]) -> list[tuple[str, str]]:
 
 def evaluate_dedup(ctx: RunContext, gold_file: Path) -> dict:
     if not ctx.lake.exists(CLUSTERS_TABLE):
-        raise RecsInputError(f"{CLUSTERS_TABLE} does not exist; run the dedup stage first")
+        raise DedupInputError(f"{CLUSTERS_TABLE} does not exist; run the dedup stage first")
     items = _live_items(ctx)
     gold = read_gold_pairs(gold_file)
     predicted = previous_clusters(ctx)
@@ -104,7 +105,8 @@ def neighbor_lists(ctx: RunContext, items: set[str]) -> dict[str, list[str]]:
     """Ranked neighbours of ``items``, duplicates of each item removed."""
     if not ctx.lake.exists(NEIGHBORS_TABLE):
         raise RecsInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
-    graph = ctx.lake.read(NEIGHBORS_TABLE).filter(F.col("item_id").isin(sorted(items)))
+    wanted = ctx.spark.createDataFrame([(i,) for i in sorted(items)], "item_id string")
+    graph = ctx.lake.read(NEIGHBORS_TABLE).join(wanted, "item_id", "left_semi")
     if ctx.lake.exists(CLUSTERS_TABLE):
         graph = without_duplicates(graph, ctx.lake.read(CLUSTERS_TABLE))
     rows = graph.select("item_id", "neighbor_id", "score").toPandas()

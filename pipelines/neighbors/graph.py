@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, IntegerType, LongType, StringType, StructField, StructType
 
 from pipelines.context import RunContext, StageResult, safe_run_id
-from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.embed.stage import EMBEDDINGS_TABLE, live_rows
 from pipelines.neighbors.blocks import KeyBlock, top_k_udf, write_key_block
 from pipelines.neighbors.config import NeighborsConfig
 from pipelines.spark import task_threads
@@ -44,8 +44,7 @@ MANIFEST = StructType(
 
 
 def live_vectors(ctx: RunContext, version: int | None = None) -> DataFrame:
-    table = ctx.lake.read(EMBEDDINGS_TABLE, version)
-    return table.filter(~F.col("is_deleted")).select("item_id", "vector")
+    return live_rows(ctx.lake, version).select("item_id", "vector")
 
 
 def _block_writer(folder: Path):
@@ -112,10 +111,11 @@ def outliers(graph: DataFrame, mads: float) -> DataFrame:
     best = graph.filter(F.col("rank") == 1).select("item_id", F.col("score").alias("best_score"))
     scores = np.array([r.best_score for r in best.select("best_score").collect()])
     if len(scores) == 0:
-        return best.withColumn("threshold", F.lit(0.0))
+        return best.withColumn("threshold", F.lit(0.0).cast(FloatType()))
     median = float(np.median(scores))
-    mad = float(np.median(np.abs(scores - median)))
-    threshold = median - mads * max(mad, 1e-6)
+    # MAD is 0 when most items have an exact twin: fall back to the standard deviation
+    spread = float(np.median(np.abs(scores - median))) or float(np.std(scores))
+    threshold = median - mads * spread
     return best.filter(F.col("best_score") < threshold).withColumn(
         "threshold", F.lit(threshold).cast(FloatType())
     )

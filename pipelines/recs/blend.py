@@ -10,7 +10,9 @@ import pandas as pd
 
 from pipelines.neighbors.blocks import KeyBlock, stack_vectors
 
-USERS_PER_BLOCK = 256  # a task holds USERS_PER_BLOCK x items float32 scores
+# A task holds the item matrix (items x dim) and a few USERS_PER_BLOCK x items arrays: fine
+# up to some 100k items; beyond, score key blocks with a running top-k as neighbors does.
+USERS_PER_BLOCK = 256
 
 
 def scaled(scores: np.ndarray) -> np.ndarray:

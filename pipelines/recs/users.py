@@ -3,6 +3,7 @@ duplicate of one. Cold items (no events) stay recommendable through their embedd
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from pyspark.sql.types import FloatType, IntegerType, StringType, StructField, S
 
 from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.dedup.stage import CLUSTERS_TABLE
+from pipelines.embed.stage import live_rows
 from pipelines.neighbors.graph import live_vectors, stage_key_blocks
 from pipelines.recs.blend import blend_udf
 from pipelines.recs.config import USER_RECS_TABLE, RecsConfig
@@ -22,6 +24,7 @@ from pipelines.users.cooccurrence import COOCCURRENCE_TABLE, recent_items
 from pipelines.users.events import EVENTS_TABLE
 from pipelines.users.vectors import USERS_TABLE
 
+log = logging.getLogger(__name__)
 USER_RECS_SCHEMA = StructType(
     [
         StructField("user_id", StringType(), False),
@@ -75,12 +78,27 @@ def recommend(
 ) -> DataFrame:
     """Lazy recs (user_id, rank, item_id, score); the caller removes ``staging`` after use."""
     n_items = items.count()
-    blocks = stage_key_blocks(items, staging, n_items, block_rows=max(n_items, 1))
+    if n_items == 0:  # nothing to recommend
+        return users.sparkSession.createDataFrame([], USER_RECS_SCHEMA)
+    blocks = stage_key_blocks(items, staging, n_items, block_rows=n_items)
     inputs = user_inputs(users, events, cooc, clusters, cfg.recent_items)
     parts = max(users.sparkSession.sparkContext.defaultParallelism, 1)
     blend = weight if weight is not None else cfg.cooccurrence_weight
     udf = blend_udf(blocks, blend, cfg.users_top_n, threads)
     return inputs.repartition(parts).mapInPandas(udf, USER_RECS_SCHEMA)
+
+
+def current_users(ctx: RunContext) -> DataFrame:
+    """User vectors in the catalog's current vector space; others are left out (they are
+    rebuilt by the next embed-events run without an interval)."""
+    users = ctx.lake.read(USERS_TABLE)
+    model = live_rows(ctx.lake).select("model_id").first()
+    if model is None:
+        return users
+    stale = users.filter(F.col("model_id") != model.model_id).count()
+    if stale:
+        log.warning("recs-users: %d users have vectors of another model; skipped", stale)
+    return users.filter(F.col("model_id") == model.model_id)
 
 
 def user_recs(ctx: RunContext) -> StageResult:
@@ -96,7 +114,7 @@ def user_recs(ctx: RunContext) -> StageResult:
     staging = ctx.settings.lake.root / "_work" / "recs-users" / safe_run_id(ctx.run_id)
     try:
         recs = recommend(
-            lake.read(USERS_TABLE), live_vectors(ctx), lake.read(EVENTS_TABLE), cooc, clusters,
+            current_users(ctx), live_vectors(ctx), lake.read(EVENTS_TABLE), cooc, clusters,
             ctx.settings.recs, staging, threads=task_threads(ctx.spark),
         )  # fmt: skip
         version = lake.write(recs.withColumn("run_id", F.lit(ctx.run_id)), USER_RECS_TABLE,

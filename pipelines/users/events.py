@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from pipelines.context import RunContext
 from pipelines.embed.source import read_source
-from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.embed.stage import live_rows
 from pipelines.quarantine import quarantine_rows
 
 EVENTS_TABLE = "events/clean"
@@ -36,11 +36,12 @@ def prepared_events(ctx: RunContext) -> tuple[DataFrame, list[str]]:
     needed = [cfg.user_column, cfg.item_column, cfg.timestamp_column]
     if cfg.type_column:
         needed.append(cfg.type_column)
-    source = read_source(ctx.lake, "events", cfg.source, cfg.format, needed)
     if cfg.text_column:
         needed.append(cfg.text_column)
-    kind = F.col(cfg.type_column).cast("string") if cfg.type_column else F.lit(None)
-    text = F.col(cfg.text_column).cast("string") if cfg.text_column else F.lit(None)
+    source = read_source(ctx.lake, "events", cfg.source, cfg.format, needed)
+    none = F.lit(None).cast("string")
+    kind = F.col(cfg.type_column).cast("string") if cfg.type_column else none
+    text = F.col(cfg.text_column).cast("string") if cfg.text_column else none
     rows = source.select(
         "*",
         F.trim(F.col(cfg.user_column).cast("string")).alias("_user"),
@@ -49,7 +50,7 @@ def prepared_events(ctx: RunContext) -> tuple[DataFrame, list[str]]:
         parse_time(F.col(cfg.timestamp_column)).alias("_time"),
         F.nullif(F.trim(F.regexp_replace(text, r"\s+", " ")), F.lit("")).alias("_text"),
     )
-    live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted")).select("item_id")
+    live = live_rows(ctx.lake).select("item_id")
     known = live.withColumn("_known", F.lit(True)).withColumnRenamed("item_id", "_item")
     rows = rows.join(F.broadcast(known), "_item", "left")
     future = datetime.now(UTC) + timedelta(minutes=ctx.settings.users.future_skew_minutes)

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from pipelines.context import RunContext, StageResult
 from pipelines.embed.backends.auto import resolve_backend
-from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.embed.stage import EMBEDDINGS_TABLE, live_rows
 from pipelines.embed.udf import embedding_column
 from pipelines.neighbors.graph import live_vectors
 from pipelines.spark import task_threads
@@ -20,8 +20,7 @@ from pipelines.users.vectors import USERS_TABLE, user_vectors
 
 
 def _model_id(ctx: RunContext) -> str:
-    live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted"))
-    row = live.select("model_id").first()
+    row = live_rows(ctx.lake).select("model_id").first()
     return row.model_id if row else ""
 
 
