@@ -52,6 +52,13 @@ class RunContext:
             self._store.close()
             self._store = None
 
+    def write_stamped(self, df, table: str) -> tuple[int, int]:
+        """Write ``df`` with this run's id in a ``run_id`` column; (version, rows written)."""
+        from pyspark.sql import functions as F
+
+        version = self.lake.write(df.withColumn("run_id", F.lit(self.run_id)), table, self.run_id)
+        return version, self.lake.read(table, version).count()
+
     @property
     def cache_dir(self) -> Path:
         return self.settings.lake.root / "_models"

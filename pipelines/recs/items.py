@@ -40,9 +40,7 @@ def item_recs(ctx: RunContext) -> StageResult:
     else:
         clusters = ctx.spark.createDataFrame([], CLUSTER_SCHEMA)
     recs = top_n(without_duplicates(graph, clusters), ctx.settings.recs.items_top_n)
-    version = ctx.lake.write(recs.withColumn("run_id", F.lit(ctx.run_id)), ITEM_RECS_TABLE,
-                             ctx.run_id)  # fmt: skip
-    rows = ctx.lake.read(ITEM_RECS_TABLE).count()
+    version, rows = ctx.write_stamped(recs, ITEM_RECS_TABLE)
     return StageResult(
         stage="recs-items",
         rows_read=rows,

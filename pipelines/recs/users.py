@@ -117,11 +117,9 @@ def user_recs(ctx: RunContext) -> StageResult:
             current_users(ctx), live_vectors(ctx), lake.read(EVENTS_TABLE), cooc, clusters,
             ctx.settings.recs, staging, threads=task_threads(ctx.spark),
         )  # fmt: skip
-        version = lake.write(recs.withColumn("run_id", F.lit(ctx.run_id)), USER_RECS_TABLE,
-                             ctx.run_id)  # fmt: skip
+        version, rows = ctx.write_stamped(recs, USER_RECS_TABLE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    rows = lake.read(USER_RECS_TABLE).count()
     return StageResult(
         stage="recs-users",
         rows_read=rows,

@@ -72,11 +72,10 @@ def build_cooccurrence(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
     cfg = ctx.settings.users
     graph = cooccurrence(ctx.lake.read(EVENTS_TABLE), cfg.history_items, cfg.cooccurrence_k)
-    version = ctx.lake.write(graph.withColumn("run_id", F.lit(ctx.run_id)), COOCCURRENCE_TABLE,
-                             ctx.run_id)  # fmt: skip
+    version, rows = ctx.write_stamped(graph, COOCCURRENCE_TABLE)
     return StageResult(
         stage="cooccurrence",
-        rows_read=ctx.lake.read(COOCCURRENCE_TABLE, version).count(),
+        rows_read=rows,
         seconds=round(time.perf_counter() - started, 3),
         table_version=version,
     )

@@ -46,16 +46,21 @@ print("REPORT " + json.dumps(report))
 """
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def _inspect(tmp_path_factory, script: str, marker: str) -> dict:
+    """Run ``script`` over the DAG folder in a fresh interpreter; its ``marker`` JSON line."""
     env = airflow_env(tmp_path_factory.mktemp("airflow"), REPO / "pipelines.example.toml")
     result = subprocess.run(
-        [sys.executable, "-c", INSPECT, str(REPO / "dags"), *HEAVY],
+        [sys.executable, "-c", script, str(REPO / "dags"), *HEAVY],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    line = next((x for x in result.stdout.splitlines() if x.startswith("REPORT ")), None)
+    line = next((x for x in result.stdout.splitlines() if x.startswith(marker + " ")), None)
     assert line, result.stderr[-3000:]
-    return json.loads(line.removeprefix("REPORT "))
+    return json.loads(line.removeprefix(marker + " "))
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return _inspect(tmp_path_factory, INSPECT, "REPORT")
 
 
 def test_no_import_errors(report):
@@ -109,14 +114,7 @@ RECS_TASKS = ["neighbors", "dedup", "recs_items", "evaluation_configured", "eval
 
 @pytest.fixture(scope="module")
 def recs_graph(tmp_path_factory):
-    env = airflow_env(tmp_path_factory.mktemp("airflow"), REPO / "pipelines.example.toml")
-    result = subprocess.run(
-        [sys.executable, "-c", RECS_GRAPH, str(REPO / "dags"), *HEAVY],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    line = next((x for x in result.stdout.splitlines() if x.startswith("GRAPH ")), None)
-    assert line, result.stderr[-3000:]
-    return json.loads(line.removeprefix("GRAPH "))
+    return _inspect(tmp_path_factory, RECS_GRAPH, "GRAPH")
 
 
 def test_recs_and_dedup_imports_clean_and_light(report):

@@ -114,6 +114,7 @@ def test_event_text_is_embedded_and_blended_in(lake, model_path):
 
 def test_rerunning_an_interval_changes_nothing(lake):
     interval = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 4, tzinfo=UTC))
+    _run(lake, "embed-events")  # every event first, then the interval twice
     _run(lake, "embed-events", interval=interval)
     read = lake.ctx.lake.read
     first = (read(EVENTS_TABLE).drop("run_id").toPandas(), read(USERS_TABLE).toPandas())
