@@ -158,6 +158,12 @@ def live_rows(lake: TableEngine, version: int | None = None) -> DataFrame:
     return lake.read(EMBEDDINGS_TABLE, version).filter(~F.col("is_deleted"))
 
 
+def live_model_id(lake: TableEngine) -> str | None:
+    """The model id of the live vectors (validation keeps it to one); None when empty."""
+    row = live_rows(lake).select("model_id").first()
+    return row.model_id if row else None
+
+
 def count_valid_source_rows(ctx: RunContext) -> int:
     """Rows of the catalog source that pass the quarantine rules (what the table must hold)."""
     cfg = ctx.settings.catalog

@@ -14,7 +14,7 @@ from pyspark.sql.types import FloatType, IntegerType, StringType, StructField, S
 
 from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.dedup.stage import CLUSTERS_TABLE
-from pipelines.embed.stage import live_rows
+from pipelines.embed.stage import live_model_id
 from pipelines.neighbors.graph import live_vectors, stage_key_blocks
 from pipelines.recs.blend import blend_udf
 from pipelines.recs.config import USER_RECS_TABLE, RecsConfig
@@ -92,13 +92,13 @@ def current_users(ctx: RunContext) -> DataFrame:
     """User vectors in the catalog's current vector space; others are left out (they are
     rebuilt by the next embed-events run without an interval)."""
     users = ctx.lake.read(USERS_TABLE)
-    model = live_rows(ctx.lake).select("model_id").first()
+    model = live_model_id(ctx.lake)
     if model is None:
         return users
-    stale = users.filter(F.col("model_id") != model.model_id).count()
+    stale = users.filter(F.col("model_id") != model).count()
     if stale:
         log.warning("recs-users: %d users have vectors of another model; skipped", stale)
-    return users.filter(F.col("model_id") == model.model_id)
+    return users.filter(F.col("model_id") == model)
 
 
 def user_recs(ctx: RunContext) -> StageResult:

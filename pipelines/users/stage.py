@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from pipelines.context import RunContext, StageResult
 from pipelines.embed.backends.auto import resolve_backend
-from pipelines.embed.stage import EMBEDDINGS_TABLE, live_rows
+from pipelines.embed.stage import EMBEDDINGS_TABLE, live_model_id
 from pipelines.embed.udf import embedding_column
 from pipelines.neighbors.graph import live_vectors
 from pipelines.spark import task_threads
@@ -19,17 +19,11 @@ from pipelines.users.events import EVENTS_TABLE, in_interval, ingest_events
 from pipelines.users.vectors import USERS_TABLE, user_vectors
 
 
-def _model_id(ctx: RunContext) -> str:
-    row = live_rows(ctx.lake).select("model_id").first()
-    return row.model_id if row else ""
-
-
-def text_vectors(ctx: RunContext, events: DataFrame) -> DataFrame | None:
+def text_vectors(ctx: RunContext, events: DataFrame, catalog_model: str | None) -> DataFrame | None:
     """(text, text_vector) of the events' distinct texts, embedded like the catalog."""
     if not ctx.settings.events.text_column or ctx.settings.users.text_weight == 0:
         return None
     spec = resolve_backend(ctx.settings.model, ctx.cache_dir, task_threads(ctx.spark))
-    catalog_model = _model_id(ctx)
     if catalog_model and spec.model_id != catalog_model:
         raise UsersInputError(
             f"event texts would be embedded with {spec.model_id} but {EMBEDDINGS_TABLE} holds"
@@ -47,9 +41,10 @@ def embed_events(ctx: RunContext) -> StageResult:
     events = ctx.lake.read(EVENTS_TABLE)
     touched = events.filter(in_interval(F.col("event_time"), ctx.interval)).select("user_id")
     history = events.join(touched.distinct(), "user_id")
-    texts = text_vectors(ctx, history)
+    model_id = live_model_id(ctx.lake)
+    texts = text_vectors(ctx, history, model_id)
     fresh = user_vectors(history, live_vectors(ctx), ctx.settings.users, texts).select(
-        "*", F.lit(_model_id(ctx)).alias("model_id"), F.lit(ctx.run_id).alias("run_id")
+        "*", F.lit(model_id or "").alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
     if ctx.interval is None:  # every event was read: the table is rebuilt
         version = ctx.lake.write(fresh, USERS_TABLE, ctx.run_id)
