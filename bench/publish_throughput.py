@@ -32,7 +32,7 @@ def _table(spark, vectors: np.ndarray):
 
     frame = pd.DataFrame(
         {
-            "item_id": [f"I{i:06d}" for i in range(len(vectors))],
+            "key": [f"I{i:06d}" for i in range(len(vectors))],
             "vector": list(vectors),
             "content_hash": ["h"] * len(vectors),
             "payload": ['{"title": "bench item", "price": "9.99"}'] * len(vectors),
@@ -63,7 +63,7 @@ def main() -> None:
     rows = _table(spark, vectors)
     rows.count()
     store = QdrantStore(PublishConfig(batch_size=args.batch), None, None, work / "qdrant")
-    prepared = [to_point(r.asDict()) for r in rows.collect()]
+    prepared = [to_point(r.asDict(), "item_id") for r in rows.collect()]
     structs = [
         models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload) for p in prepared
     ]
@@ -73,7 +73,7 @@ def main() -> None:
             store.client.upsert(collection, points=structs[i : i + args.batch])
 
     def publisher(collection: str) -> None:
-        upsert_rows(store, collection, rows, args.batch, args.points)
+        upsert_rows(store, collection, rows, "item_id", args.batch, args.points)
 
     rates: dict[str, list[float]] = {"raw": [], "publisher": []}
     for round_ in range(args.rounds):  # interleaved, so warm-up and drift hit both sides

@@ -35,5 +35,5 @@ with DAG(
         extra_args=["--full-refresh", "{{ params.full_refresh }}"],
         env_vars=QDRANT_KEY,
     )
-    reconcile = spark_job("reconcile_catalog", "reconcile_catalog")
+    reconcile = spark_job("reconcile_catalog", "reconcile_catalog", env_vars=QDRANT_KEY)
     embed >> validate >> publish >> reconcile

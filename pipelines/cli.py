@@ -10,6 +10,7 @@ from pathlib import Path
 from pipelines.errors import PipelineError
 
 log = logging.getLogger("pipelines")
+VECTOR_TABLES = ["catalog", "users"]  # the embeddings tables served behind an alias
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("table")
     reconcile = sub.add_parser("reconcile", parents=[common], help="compare Delta and Qdrant")
     reconcile.add_argument("--repair", action="store_true", help="fix what differs")
+    reconcile.add_argument("--table", choices=VECTOR_TABLES, default="catalog")
     qdrant = sub.add_parser("qdrant", parents=[common], help="manage the served alias")
     qdrant.add_argument("action", choices=["rollback", "status"])
+    qdrant.add_argument("--table", choices=VECTOR_TABLES, default="catalog", help="whose alias")
     query = sub.add_parser("query", parents=[common], help="search the catalog by free text")
     query.add_argument("text")
     query.add_argument("--k", type=int, default=10)

@@ -4,6 +4,7 @@
     with CatalogClient.from_config("pipelines.toml") as client:
         client.query("waterproof hiking jacket", k=5, filters={"brand": "Trailhead"})
         client.similar("P00042", k=10)
+        client.near_user("U0007", k=10)   # catalog items nearest the user's vector
 
 Queries are embedded with the model that built the collection (its ``model_id`` payload), so a
 service never mixes vector spaces.
@@ -115,6 +116,19 @@ class CatalogClient:
         if not rows:
             raise PipelineError(f"user {user_id!r} has no recommendations in {USER_RECS_TABLE}")
         return self._with_payloads(rows[:k], "item_id")
+
+    def near_user(self, user_id: str, k: int = 10) -> list[Result]:
+        """A live search of the catalog with the user's vector from the users alias (the
+        embeddings side of ``recommend``, without its seen-item filter or co-occurrence)."""
+        users = self.settings.publish.users_alias
+        if self.store.alias_target(users) is None:
+            raise PipelineError(f"alias {users!r} does not exist; run the publish-users stage")
+        vectors = self.store.vectors(users, [point_id(user_id)])
+        if not vectors:
+            raise PipelineError(f"user {user_id!r} is not in alias {users!r}")
+        self._collection()  # a clear error when the catalog is not published
+        [vector] = vectors.values()
+        return self._results(self.store.search(self.alias, vector, k, {}))
 
     def _precomputed(self, item_id: str, k: int) -> list[Result] | None:
         rows = self._table_rows(ITEM_RECS_TABLE, "item_id", item_id)

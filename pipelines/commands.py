@@ -47,11 +47,17 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _vector_table(settings: Settings, name: str):
+    from pipelines.publish.targets import catalog_table, users_table
+
+    return {"catalog": catalog_table, "users": users_table}[name](settings)
+
+
 def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.publish.reconcile import reconcile_catalog
+    from pipelines.publish.reconcile import reconcile
 
     with open_context(settings) as ctx:
-        result = reconcile_catalog(ctx, fix=args.repair)
+        result = reconcile(ctx, _vector_table(settings, args.table), fix=args.repair)
     console.print_json(data=result.details)
     return 0
 
@@ -59,11 +65,11 @@ def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_qdrant(settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.publish.publisher import rollback
 
+    alias = _vector_table(settings, args.table).alias
     with open_context(settings) as ctx:
         if args.action == "rollback":
-            back = rollback(ctx)
+            back = rollback(ctx, alias)
             console.print(f"alias {back.alias} -> {back.collection} ({back.points} points)")
-        alias = settings.publish.alias
         target = ctx.store.alias_target(alias)
         console.print(f"{ctx.store.description}: alias {alias} -> {target}")
         console.print(f"collections: {', '.join(ctx.store.collections())}")

@@ -24,9 +24,11 @@ def lake_tables(root: Path) -> list[tuple[str, int, int, str]]:
     return found
 
 
-def latest_validation(root: Path) -> dict | None:
-    reports = sorted((root / "reports" / "validation").glob("*/v*.json"))
-    return json.loads(reports[-1].read_text()) if reports else None
+def latest_validations(root: Path) -> list[dict]:
+    """The newest validation report of each validated table."""
+    folders = sorted(p for p in (root / "reports" / "validation").glob("*") if p.is_dir())
+    newest = [max(f.glob("v*.json"), default=None) for f in folders]
+    return [json.loads(path.read_text()) for path in newest if path is not None]
 
 
 def print_status(settings: Settings, console: Console, query: str | None) -> None:
@@ -37,8 +39,7 @@ def print_status(settings: Settings, console: Console, query: str | None) -> Non
     for name, version, rows, run_id in lake_tables(root):
         table.add_row(name, str(version), str(rows), run_id)
     console.print(table)
-    report = latest_validation(root)
-    if report:
+    for report in latest_validations(root):
         verdict = "passed" if report["success"] else "FAILED: " + "; ".join(report["failures"])
         console.print(f"validation of {report['table']} v{report['version']}: {verdict}")
         console.print(f"  drift: {report['drift']['status']} ({report['drift']['message']})")
@@ -52,15 +53,11 @@ def _print_serving(settings: Settings, console: Console, query: str | None) -> N
 
     store = open_store(settings)
     try:
-        alias = settings.publish.alias
-        target = store.alias_target(alias)
-        if target is None:
-            console.print(f"{store.description}: alias {alias!r} not published yet")
-            return
-        console.print(
-            f"{store.description}: alias {alias} -> {target} ({store.count(alias)} points)"
-        )
-        if query:
+        for alias in (settings.publish.alias, settings.publish.users_alias):
+            target = store.alias_target(alias)
+            served = f"{target} ({store.count(alias)} points)" if target else "not published yet"
+            console.print(f"{store.description}: alias {alias} -> {served}")
+        if query and store.alias_target(settings.publish.alias):
             client = CatalogClient(store, settings)
             hits = client.query(query, k=3)
             console.print(f"query {query!r}: " + ", ".join(_hit(h) for h in hits))

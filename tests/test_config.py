@@ -61,6 +61,11 @@ def test_template_with_format_spec_is_rejected(tmp_path):
         load_settings(_write(tmp_path, '[catalog]\ntext_template = "{price:.2f}"\n'))
 
 
+def test_users_alias_must_differ_from_the_catalog_alias(tmp_path):
+    with pytest.raises(ConfigError, match=r"publish.*users_alias.*'catalog'/'catalog'"):
+        load_settings(_write(tmp_path, '[publish]\nusers_alias = "catalog"\n'))
+
+
 def test_model_must_be_a_local_folder(tmp_path):
     with pytest.raises(ConfigError, match="not a local sentence-transformers folder"):
         load_settings(_write(tmp_path, '[model]\nname_or_path = "sentence-transformers/x"\n'))

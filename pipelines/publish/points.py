@@ -15,12 +15,12 @@ import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
 from pipelines.publish.store import Point, VectorStore, point_id
+from pipelines.publish.targets import POINT_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 T = TypeVar("T")
-POINT_COLUMNS = ["item_id", "vector", "content_hash", "payload", "model_id", "run_id"]
 CHUNK_ROWS = 4_096  # the next chunk is fetched while the store writes this one
 
 
@@ -28,16 +28,19 @@ def payload_hash(payload: str | None) -> str:
     return hashlib.sha256((payload or "").encode()).hexdigest()
 
 
-def to_point(row: dict) -> Point:
+def to_point(row: dict, key_field: str) -> Point:
+    """A POINT_COLUMNS row as a point; its key goes in the payload as ``key_field``."""
     payload = json.loads(row["payload"]) if row["payload"] else {}
     payload.update(
-        item_id=row["item_id"],
-        content_hash=row["content_hash"],
-        payload_hash=payload_hash(row["payload"]),
-        model_id=row["model_id"],
-        run_id=row["run_id"],
+        {
+            key_field: row["key"],
+            "content_hash": row["content_hash"],
+            "payload_hash": payload_hash(row["payload"]),
+            "model_id": row["model_id"],
+            "run_id": row["run_id"],
+        }
     )
-    return Point(point_id(row["item_id"]), row["vector"], payload)
+    return Point(point_id(row["key"]), row["vector"], payload)
 
 
 def records(table: pa.Table) -> list[dict]:
@@ -55,11 +58,11 @@ def records(table: pa.Table) -> list[dict]:
 
 
 def chunks(rows: DataFrame, total: int) -> Iterator[list[dict]]:
-    """Rows in hash buckets of about CHUNK_ROWS, each fetched with Arrow (about 3x faster
-    here than ``toLocalIterator``'s pickled Rows); the driver holds a few buckets at most."""
+    """POINT_COLUMNS rows in hash buckets of about CHUNK_ROWS, each fetched with Arrow (about
+    3x faster here than ``toLocalIterator``'s pickled Rows); the driver holds a few buckets."""
     buckets = max(1, -(-total // CHUNK_ROWS))
     keyed = rows.select(*POINT_COLUMNS).withColumn(
-        "_bucket", F.pmod(F.xxhash64("item_id"), F.lit(buckets))
+        "_bucket", F.pmod(F.xxhash64("key"), F.lit(buckets))
     )
     for bucket in range(buckets):
         yield records(keyed.filter(F.col("_bucket") == bucket).drop("_bucket").toArrow())
@@ -86,29 +89,32 @@ def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
         yield item
 
 
-def batches(rows: DataFrame, size: int, total: int) -> Iterator[list[Point]]:
+def batches(rows: DataFrame, key_field: str, size: int, total: int) -> Iterator[list[Point]]:
     for chunk in chunks(rows, total):
         for start in range(0, len(chunk), size):
-            yield [to_point(row) for row in chunk[start : start + size]]
+            yield [to_point(row, key_field) for row in chunk[start : start + size]]
 
 
-def upsert_rows(store: VectorStore, collection: str, rows: DataFrame, size: int, total: int) -> int:
-    """Upsert every row of ``rows`` (``total`` of them) in batches; returns the count sent."""
+def upsert_rows(
+    store: VectorStore, collection: str, rows: DataFrame, key_field: str, size: int, total: int
+) -> int:
+    """Upsert every POINT_COLUMNS row of ``rows`` (``total`` of them) in batches; returns the
+    count sent."""
     from tqdm import tqdm
 
     done = 0
     with tqdm(total=total, desc=f"upsert {collection}", unit="pt", disable=total < 5000) as bar:
-        for batch in prefetched(batches(rows, size, total)):
+        for batch in prefetched(batches(rows, key_field, size, total)):
             store.upsert(collection, batch)
             done += len(batch)
             bar.update(len(batch))
     return done
 
 
-def delta_state(live: DataFrame) -> DataFrame:
-    """What the store should hold, per item: the hashes publishing writes into payloads."""
-    return live.select(
-        "item_id",
+def delta_state(points: DataFrame) -> DataFrame:
+    """What the store should hold, per key: the hashes publishing writes into payloads."""
+    return points.select(
+        "key",
         "content_hash",
         F.sha2(F.coalesce("payload", F.lit("")), 256).alias("payload_hash"),
     )

@@ -1,4 +1,5 @@
-"""The publish-catalog stage: blue-green full publishes and incremental upserts.
+"""The publish-catalog and publish-users stages: blue-green full publishes and incremental
+upserts of a ``VectorTable`` behind its alias.
 
 Full (no alias yet, a new model, or a full refresh): a new collection named from prefix, model
 and run id is filled, checked (point count == live rows), and only then the alias moves to it
@@ -16,14 +17,13 @@ import time
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from pipelines.context import RunContext, StageResult, safe_run_id
-from pipelines.embed.stage import EMBEDDINGS_TABLE
 from pipelines.publish.errors import NotValidatedError, PublishError
 from pipelines.publish.history import Publication, publications, record
 from pipelines.publish.points import upsert_rows
 from pipelines.publish.reconcile import compare, repair
+from pipelines.publish.targets import VectorTable, catalog_table, users_table
 from pipelines.validate.report import read_report
 
 log = logging.getLogger(__name__)
@@ -34,40 +34,40 @@ def collection_name(prefix: str, model_id: str, run_id: str) -> str:
     return f"{prefix}__{model}__{safe_run_id(run_id)}"
 
 
-def require_validated(ctx: RunContext, version: int) -> None:
-    report = read_report(ctx.reports_dir, EMBEDDINGS_TABLE, version)
+def require_validated(ctx: RunContext, target: VectorTable, version: int) -> None:
+    report = read_report(ctx.reports_dir, target.table, version)
     if report is None or not report["success"]:
         state = "failed" if report else "has not run"
         raise NotValidatedError(
-            f"validation of {EMBEDDINGS_TABLE} version {version} {state}; nothing is published"
-            " (run validate-catalog and fix what it reports)"
+            f"validation of {target.table} version {version} {state}; nothing is published"
+            f" (run validate-{target.name} and fix what it reports)"
         )
 
 
-def _model_id(live: DataFrame) -> str:
-    models = [r.model_id for r in live.select("model_id").distinct().collect()]
+def _model_id(target: VectorTable, points: DataFrame) -> str:
+    models = [r.model_id for r in points.select("model_id").distinct().collect()]
     if len(models) != 1:
-        raise PublishError(
-            f"{EMBEDDINGS_TABLE} holds {len(models)} model ids {models}; expected one"
-        )
+        raise PublishError(f"{target.table} holds {len(models)} model ids {models}; expected one")
     return models[0]
 
 
-def full_publish(ctx: RunContext, live: DataFrame, model_id: str, rows: int) -> str:
-    cfg, store = ctx.settings.publish, ctx.store
-    name = collection_name(cfg.collection_prefix, model_id, ctx.run_id)
+def full_publish(
+    ctx: RunContext, target: VectorTable, points: DataFrame, model_id: str, rows: int
+) -> str:
+    store = ctx.store
+    name = collection_name(target.collection_prefix, model_id, ctx.run_id)
     if name in store.collections():  # a re-run of a run that failed half-way
         store.drop_collection(name)
-    dimension = len(live.select("vector").first().vector) if rows else 1
+    dimension = len(points.select("vector").first().vector) if rows else 1
     store.create_collection(name, dimension)
     try:
-        upsert_rows(store, name, live, cfg.batch_size, rows)
+        upsert_rows(store, name, points, target.key, ctx.settings.publish.batch_size, rows)
         count = store.count(name)
         if count != rows:
             raise PublishError(f"{name} holds {count} points after publishing {rows} live rows")
-        store.point_alias(cfg.alias, name)
+        store.point_alias(target.alias, name)
     except BaseException:
-        log.warning("publish into %s failed; dropping it, alias %s unchanged", name, cfg.alias)
+        log.warning("publish into %s failed; dropping it, alias %s unchanged", name, target.alias)
         _drop_quietly(ctx, name)
         raise
     return name
@@ -80,81 +80,89 @@ def _drop_quietly(ctx: RunContext, name: str) -> None:
         log.warning("could not drop %s: %s", name, exc)
 
 
-def prune(ctx: RunContext, current: str) -> list[str]:
+def prune(ctx: RunContext, target: VectorTable, current: str) -> list[str]:
     """Drop this prefix's collections beyond the newest ``keep_collections``."""
-    cfg = ctx.settings.publish
-    newest_first = [p.collection for p in reversed(publications(ctx.lake, cfg.alias))]
-    keep = list(dict.fromkeys([current, *newest_first]))[: cfg.keep_collections]
-    ours = [c for c in ctx.store.collections() if c.startswith(f"{cfg.collection_prefix}__")]
+    newest_first = [p.collection for p in reversed(publications(ctx.lake, target.alias))]
+    keep = list(dict.fromkeys([current, *newest_first]))[: ctx.settings.publish.keep_collections]
+    ours = [c for c in ctx.store.collections() if c.startswith(f"{target.collection_prefix}__")]
     dropped = [c for c in ours if c not in keep]
     for name in dropped:
         ctx.store.drop_collection(name)
     return dropped
 
 
-def publish_catalog(ctx: RunContext) -> StageResult:
+def publish(ctx: RunContext, target: VectorTable) -> StageResult:
     started = time.perf_counter()
-    cfg, store = ctx.settings.publish, ctx.store
-    version = ctx.lake.version(EMBEDDINGS_TABLE)
+    version = ctx.lake.version(target.table)
     if version is None:
-        raise PublishError(f"{EMBEDDINGS_TABLE} does not exist; run embed-catalog first")
-    require_validated(ctx, version)
-    live = ctx.lake.read(EMBEDDINGS_TABLE, version).filter(~F.col("is_deleted")).persist()
+        raise PublishError(f"{target.table} does not exist; run the stage that writes it first")
+    require_validated(ctx, target, version)
+    points = target.points(target.live(ctx.lake, version)).persist()
     try:
-        rows = live.count()
-        model_id = _model_id(live)
-        target = store.alias_target(cfg.alias)
-        history = publications(ctx.lake, cfg.alias)
+        rows = points.count()
+        model_id = _model_id(target, points)
+        served = ctx.store.alias_target(target.alias)
+        history = publications(ctx.lake, target.alias)
         same_model = bool(history) and history[-1].model_id == model_id
-        if target is None or not same_model or ctx.full_refresh:
-            mode, collection = "full", full_publish(ctx, live, model_id, rows)
-            details = {"dropped": prune(ctx, collection)}
+        if served is None or not same_model or ctx.full_refresh:
+            mode, collection = "full", full_publish(ctx, target, points, model_id, rows)
+            details = {"dropped": prune(ctx, target, collection)}
         else:
-            mode, collection = "incremental", target
-            diff = compare(live, store, collection)
-            repair(live, store, collection, diff, cfg.batch_size)
+            mode, collection = "incremental", served
+            diff = compare(points, ctx.store, collection)
+            size = ctx.settings.publish.batch_size
+            repair(points, ctx.store, collection, diff, target.key, size)
             details = {"changes": diff.summary()}
     finally:
-        live.unpersist()
+        points.unpersist()
     now = datetime.now(UTC)
     record(
         ctx.lake,
         Publication(
-            cfg.alias, collection, EMBEDDINGS_TABLE, version, model_id, ctx.run_id, mode, rows, now
+            target.alias, collection, target.table, version, model_id, ctx.run_id, mode, rows, now
         ),
     )
     log.info(
-        "publish-catalog: %s publish of %d points to %s (alias %s)",
+        "publish-%s: %s publish of %d points to %s (alias %s)",
+        target.name,
         mode,
         rows,
         collection,
-        cfg.alias,
+        target.alias,
     )
     return StageResult(
-        stage="publish-catalog",
+        stage=f"publish-{target.name}",
         rows_read=rows,
         seconds=round(time.perf_counter() - started, 3),
         table_version=version,
-        details={"mode": mode, "collection": collection, "alias": cfg.alias, **details},
+        details={"mode": mode, "collection": collection, "alias": target.alias, **details},
     )
 
 
-def rollback(ctx: RunContext) -> Publication:
-    """Point the alias back to the collection published before the current one."""
-    cfg, store = ctx.settings.publish, ctx.store
-    current = store.alias_target(cfg.alias)
+def publish_catalog(ctx: RunContext) -> StageResult:
+    return publish(ctx, catalog_table(ctx.settings))
+
+
+def publish_users(ctx: RunContext) -> StageResult:
+    return publish(ctx, users_table(ctx.settings))
+
+
+def rollback(ctx: RunContext, alias: str) -> Publication:
+    """Point ``alias`` back to the collection published before the current one."""
+    store = ctx.store
+    current = store.alias_target(alias)
     existing = set(store.collections())
     earlier = [
         p
-        for p in reversed(publications(ctx.lake, cfg.alias))
+        for p in reversed(publications(ctx.lake, alias))
         if p.collection != current and p.collection in existing
     ]
     if not earlier:
-        raise PublishError(f"no earlier collection of alias {cfg.alias!r} is left to roll back to")
+        raise PublishError(f"no earlier collection of alias {alias!r} is left to roll back to")
     target = earlier[0]
-    store.point_alias(cfg.alias, target.collection)
+    store.point_alias(alias, target.collection)
     back = Publication(
-        cfg.alias, target.collection, target.table, target.table_version, target.model_id,
+        alias, target.collection, target.table, target.table_version, target.model_id,
         ctx.run_id, "rollback", store.count(target.collection), datetime.now(UTC),
     )  # fmt: skip
     record(ctx.lake, back)

@@ -7,20 +7,20 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from pipelines.context import RunContext, StageResult
 from pipelines.publish.errors import ReconcileMismatch
 from pipelines.publish.points import delta_state, upsert_rows
 from pipelines.publish.store import VectorStore, point_id
+from pipelines.publish.targets import VectorTable, catalog_table, users_table
 
-HASH_FIELDS = ["item_id", "content_hash", "payload_hash"]
+HASHES = ["content_hash", "payload_hash"]
 
 
 @dataclass
 class Diff:
-    missing: list[str]  # item ids live in Delta, absent from the store
-    stale: list[str]  # item ids whose content or payload hash differs
+    missing: list[str]  # keys live in Delta, absent from the store
+    stale: list[str]  # keys whose content or payload hash differs
     extra: list[str]  # point ids in the store with no live row
 
     @property
@@ -33,17 +33,17 @@ class Diff:
 
 def store_state(store: VectorStore, collection: str) -> pd.DataFrame:
     records = [
-        {"point_id": pid, **{f: p.get(f) for f in HASH_FIELDS}}
-        for pid, p in store.scroll(collection, HASH_FIELDS)
+        {"point_id": pid, **{f: p.get(f) for f in HASHES}}
+        for pid, p in store.scroll(collection, HASHES)
     ]
-    return pd.DataFrame(records, columns=["point_id", *HASH_FIELDS])
+    return pd.DataFrame(records, columns=["point_id", *HASHES])
 
 
-def compare(live: DataFrame, store: VectorStore, collection: str) -> Diff:
-    """Only ids and hashes travel to the driver, never vectors."""
-    expected = delta_state(live).toPandas()
-    expected["point_id"] = expected["item_id"].map(point_id)
-    actual = store_state(store, collection).drop(columns="item_id")
+def compare(points: DataFrame, store: VectorStore, collection: str) -> Diff:
+    """``points`` are POINT_COLUMNS rows; only keys and hashes reach the driver, never vectors."""
+    expected = delta_state(points).toPandas()
+    expected["point_id"] = expected["key"].map(point_id)
+    actual = store_state(store, collection)
     merged = expected.merge(
         actual, on="point_id", how="outer", suffixes=("", "_store"), indicator=True
     )
@@ -52,45 +52,43 @@ def compare(live: DataFrame, store: VectorStore, collection: str) -> Diff:
         both["payload_hash"] != both["payload_hash_store"]
     )
     return Diff(
-        missing=sorted(merged.loc[merged["_merge"] == "left_only", "item_id"]),
-        stale=sorted(both.loc[differs, "item_id"]),
+        missing=sorted(merged.loc[merged["_merge"] == "left_only", "key"]),
+        stale=sorted(both.loc[differs, "key"]),
         extra=sorted(merged.loc[merged["_merge"] == "right_only", "point_id"]),
     )
 
 
 def repair(
-    live: DataFrame, store: VectorStore, collection: str, diff: Diff, batch_size: int
+    points: DataFrame, store: VectorStore, collection: str, diff: Diff, key_field: str, size: int
 ) -> None:
     if diff.extra:
         store.delete(collection, diff.extra)
-    ids = diff.missing + diff.stale
-    if ids:
-        rows = live.join(
-            live.sparkSession.createDataFrame([(i,) for i in ids], ["item_id"]), "item_id"
-        )
-        upsert_rows(store, collection, rows, batch_size, len(ids))
+    keys = diff.missing + diff.stale
+    if keys:
+        wanted = points.sparkSession.createDataFrame([(k,) for k in keys], ["key"])
+        upsert_rows(store, collection, points.join(wanted, "key"), key_field, size, len(keys))
 
 
-def reconcile_catalog(ctx: RunContext, fix: bool = False) -> StageResult:
-    """The reconcile-catalog stage: any mismatch (left after ``fix``) fails it."""
-    from pipelines.embed.stage import EMBEDDINGS_TABLE
-
+def reconcile(ctx: RunContext, target: VectorTable, fix: bool = False) -> StageResult:
+    """Compare ``target``'s live rows with the collection behind its alias; any mismatch
+    left after ``fix`` fails."""
     started = time.perf_counter()
-    alias = ctx.settings.publish.alias
-    collection = ctx.store.alias_target(alias)
+    collection = ctx.store.alias_target(target.alias)
     if collection is None:
         raise ReconcileMismatch(
-            f"alias {alias!r} does not exist in {ctx.store.description}; publish first"
+            f"alias {target.alias!r} does not exist in {ctx.store.description};"
+            f" run publish-{target.name} first"
         )
-    live = ctx.lake.read(EMBEDDINGS_TABLE).filter(~F.col("is_deleted"))
-    diff = compare(live, ctx.store, collection)
+    points = target.points(target.live(ctx.lake))
+    diff = compare(points, ctx.store, collection)
     found = diff.summary()
     if fix and not diff.clean:
-        repair(live, ctx.store, collection, diff, ctx.settings.publish.batch_size)
-        diff = compare(live, ctx.store, collection)
+        size = ctx.settings.publish.batch_size
+        repair(points, ctx.store, collection, diff, target.key, size)
+        diff = compare(points, ctx.store, collection)
     result = StageResult(
-        stage="reconcile-catalog",
-        rows_read=live.count(),
+        stage=f"reconcile-{target.name}",
+        rows_read=points.count(),
         seconds=round(time.perf_counter() - started, 3),
         details={
             "collection": collection,
@@ -101,8 +99,18 @@ def reconcile_catalog(ctx: RunContext, fix: bool = False) -> StageResult:
     )
     if not diff.clean:
         raise ReconcileMismatch(
-            f"{collection} disagrees with {EMBEDDINGS_TABLE}: {diff.summary()}"
+            f"{collection} disagrees with {target.table}: {diff.summary()}"
             f" (e.g. missing {diff.missing[:3]}, stale {diff.stale[:3]}, extra {diff.extra[:3]});"
-            " run `pipelines reconcile --repair` to fix it"
+            f" run `pipelines reconcile --table {target.name} --repair` to fix it"
         )
     return result
+
+
+def reconcile_catalog(ctx: RunContext, fix: bool = False) -> StageResult:
+    """The reconcile-catalog stage."""
+    return reconcile(ctx, catalog_table(ctx.settings), fix)
+
+
+def reconcile_users(ctx: RunContext, fix: bool = False) -> StageResult:
+    """The reconcile-users stage."""
+    return reconcile(ctx, users_table(ctx.settings), fix)

@@ -42,23 +42,28 @@ def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def _sentinels(current: DataFrame, previous: DataFrame, n: int) -> list[str]:
     """Ids live in both versions with the smallest hash: the same sample run after run."""
-    both = current.select("item_id").join(previous.select("item_id"), "item_id")
-    picked = both.orderBy(F.xxhash64("item_id"), "item_id").limit(n)
-    return [row.item_id for row in picked.collect()]
+    both = current.select("id").join(previous.select("id"), "id")
+    picked = both.orderBy(F.xxhash64("id"), "id").limit(n)
+    return [row.id for row in picked.collect()]
 
 
 def _query_vectors(live: DataFrame, ids: list[str]) -> np.ndarray:
-    rows = {r.item_id: r.vector for r in live.filter(F.col("item_id").isin(ids)).collect()}
+    rows = {r.id: r.vector for r in live.filter(F.col("id").isin(ids)).collect()}
     return np.array([rows[i] for i in ids], dtype=np.float32)
 
 
 def stability(current: DataFrame, previous: DataFrame, cfg: ValidateConfig) -> float:
+    """``current`` and ``previous`` are (id, vector) rows."""
     ids = _sentinels(current, previous, cfg.sentinels)
     if not ids:
         return 1.0
     k = cfg.sentinel_k
-    now = top_k_for_queries(current, ids, _query_vectors(current, ids), k)
-    before = top_k_for_queries(previous, ids, _query_vectors(previous, ids), k)
+
+    def neighbours(live: DataFrame) -> dict[str, list[str]]:
+        vectors = live.withColumnRenamed("id", "item_id")
+        return top_k_for_queries(vectors, ids, _query_vectors(live, ids), k)
+
+    now, before = neighbours(current), neighbours(previous)
     stable = [len(set(now[i]) & set(before[i])) * 2 >= min(k, len(before[i])) for i in ids]
     return float(np.mean(stable))
 
@@ -76,8 +81,9 @@ def check_drift(
     previous: DataFrame | None,
     previous_version: int | None,
     cfg: ValidateConfig,
+    key: str = "item_id",
 ) -> DriftReport:
-    """``current`` and ``previous`` are live rows (item_id, vector, model_id)."""
+    """``current`` and ``previous`` are live rows (``key``, vector, model_id)."""
     if previous is None:
         return DriftReport("none", "no published version yet: nothing to compare with")
     old_models = {r.model_id for r in previous.select("model_id").distinct().collect()}
@@ -88,7 +94,8 @@ def check_drift(
         )
         return DriftReport("expected", message, previous_version)
     shift = _cosine_distance(centroid(previous), centroid(current))
-    stable = stability(current, previous, cfg)
+    ids = [F.col(key).alias("id"), "vector"]
+    stable = stability(current.select(*ids), previous.select(*ids), cfg)
     status = _status(shift, stable, cfg)
     message = (
         f"centroid shift {shift:.4f} (warn > {cfg.centroid_shift_warn}, fail >"

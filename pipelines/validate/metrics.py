@@ -23,16 +23,19 @@ def model_dimension(model_path: str) -> int:
     return int(json.loads((folder / "config.json").read_text())["hidden_size"])
 
 
-def with_vector_metrics(df: DataFrame) -> DataFrame:
-    """Adds dim, norm, all_finite, is_zero and duplicate_vector (shared with another text)."""
+def with_vector_metrics(df: DataFrame, distinct_vectors: bool = True) -> DataFrame:
+    """Adds dim, norm, all_finite, is_zero and, with ``distinct_vectors``, duplicate_vector
+    (the exact vector is shared with another ``text``)."""
     square_sum = F.aggregate("vector", F.lit(0.0).cast("double"), lambda acc, x: acc + x * x)
     finite = F.forall("vector", lambda x: ~F.isnan(x) & (F.abs(x) < float("inf")))
-    same_vector = Window.partitionBy(F.sha2(F.to_json("vector"), 256))
-    return df.select(
-        "*",
+    metrics = [
         F.size("vector").alias("dim"),
         F.sqrt(square_sum).alias("norm"),
         finite.alias("all_finite"),
         F.coalesce(F.forall("vector", lambda x: x == 0), F.lit(False)).alias("is_zero"),
-        (F.size(F.collect_set("text").over(same_vector)) > 1).alias("duplicate_vector"),
-    )
+    ]
+    if distinct_vectors:
+        same_vector = Window.partitionBy(F.sha2(F.to_json("vector"), 256))
+        shared = F.size(F.collect_set("text").over(same_vector)) > 1
+        metrics.append(shared.alias("duplicate_vector"))
+    return df.select("*", *metrics)

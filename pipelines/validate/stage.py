@@ -1,59 +1,62 @@
-"""The validate-catalog stage: the suite and the drift check on the current table version."""
+"""The validate-catalog and validate-users stages: the suite and the drift check on the
+current version of a ``VectorTable``; the publish gate reads the report they write."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
 
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame
 
 from pipelines.context import RunContext, StageResult
-from pipelines.embed.stage import EMBEDDINGS_TABLE, count_valid_source_rows
 from pipelines.lake import TableNotFoundError
 from pipelines.publish.history import last_published
+from pipelines.publish.targets import VectorTable, catalog_table, users_table
 from pipelines.validate.drift import DriftReport, check_drift, skipped_drift
 from pipelines.validate.errors import ValidationFailed
 from pipelines.validate.metrics import model_dimension, with_vector_metrics
 from pipelines.validate.report import write_report
 from pipelines.validate.suite import expectations, run_suite
 
-SUITE_NAME = "catalog_embeddings"
 
-
-def _live(df):
-    return df.filter(~F.col("is_deleted"))
-
-
-def _drift(ctx: RunContext, live, version: int) -> DriftReport:
-    published = last_published(ctx.lake, ctx.settings.publish.alias)
+def _drift(ctx: RunContext, target: VectorTable, live: DataFrame, version: int) -> DriftReport:
+    published = last_published(ctx.lake, target.alias)
+    cfg = ctx.settings.validate
     if published is None or published.table_version == version:
-        return check_drift(live, None, None, ctx.settings.validate)
-    previous = _live(ctx.lake.read(EMBEDDINGS_TABLE, published.table_version))
-    return check_drift(live, previous, published.table_version, ctx.settings.validate)
+        return check_drift(live, None, None, cfg, target.key)
+    previous = target.live(ctx.lake, published.table_version)
+    return check_drift(live, previous, published.table_version, cfg, target.key)
 
 
-def validate_catalog(ctx: RunContext) -> StageResult:
+def validate(ctx: RunContext, target: VectorTable, expected_rows: int) -> StageResult:
+    """Run the suite (and, when it passes, the drift check) on ``target``'s live rows, which
+    must number ``expected_rows``; write the report; raise ValidationFailed on any failure."""
     started = time.perf_counter()
-    settings, lake = ctx.settings, ctx.lake
-    version = lake.version(EMBEDDINGS_TABLE)
+    settings = ctx.settings
+    version = ctx.lake.version(target.table)
     if version is None:
-        raise TableNotFoundError(f"{EMBEDDINGS_TABLE} does not exist; run embed-catalog first")
-    live = _live(lake.read(EMBEDDINGS_TABLE, version)).persist()
+        raise TableNotFoundError(
+            f"{target.table} does not exist; run the stage that writes it first"
+        )
+    live = target.live(ctx.lake, version).persist()
     try:
-        expected = count_valid_source_rows(ctx)
+        dimension = model_dimension(settings.model.name_or_path)
         suite = expectations(
-            settings.validate, expected, model_dimension(settings.model.name_or_path)
+            settings.validate, expected_rows, dimension, target.key, target.distinct_vectors
         )
         outcome = run_suite(
-            with_vector_metrics(live), SUITE_NAME, suite, ctx.reports_dir / "data_docs"
+            with_vector_metrics(live, target.distinct_vectors),
+            f"{target.name}_embeddings",
+            suite,
+            ctx.reports_dir / "data_docs" / target.name,
         )
-        drift = _drift(ctx, live, version) if outcome.success else skipped_drift()
+        drift = _drift(ctx, target, live, version) if outcome.success else skipped_drift()
         rows = live.count()
     finally:
         live.unpersist()
     failures = outcome.failures + ([f"drift: {drift.message}"] if drift.status == "fail" else [])
     report = {
-        "table": EMBEDDINGS_TABLE,
+        "table": target.table,
         "version": version,
         "run_id": ctx.run_id,
         "validated_at": datetime.now(UTC).isoformat(),
@@ -63,13 +66,25 @@ def validate_catalog(ctx: RunContext) -> StageResult:
         "drift": drift.as_dict(),
         "data_docs": str(outcome.docs_index),
     }
-    path = write_report(ctx.reports_dir, EMBEDDINGS_TABLE, version, report)
+    path = write_report(ctx.reports_dir, target.table, version, report)
     if failures:
-        raise ValidationFailed(EMBEDDINGS_TABLE, version, failures, str(path))
+        raise ValidationFailed(target.table, version, failures, str(path))
     return StageResult(
-        stage="validate-catalog",
+        stage=f"validate-{target.name}",
         rows_read=rows,
         seconds=round(time.perf_counter() - started, 3),
         table_version=version,
         details={"report": str(path), "data_docs": str(outcome.docs_index), "drift": drift.status},
     )
+
+
+def validate_catalog(ctx: RunContext) -> StageResult:
+    from pipelines.embed.stage import count_valid_source_rows
+
+    return validate(ctx, catalog_table(ctx.settings), count_valid_source_rows(ctx))
+
+
+def validate_users(ctx: RunContext) -> StageResult:
+    from pipelines.users.stage import count_expected_users
+
+    return validate(ctx, users_table(ctx.settings), count_expected_users(ctx))

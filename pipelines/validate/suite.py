@@ -36,26 +36,40 @@ def _describe(result: dict[str, Any]) -> str:
     return f"{result['expectation']}{column}: expected {expected}, observed {observed}"
 
 
-def expectations(cfg: ValidateConfig, expected_rows: int, dimension: int) -> list:
+def expectations(
+    cfg: ValidateConfig,
+    expected_rows: int,
+    dimension: int,
+    key: str = "item_id",
+    distinct_vectors: bool = True,
+) -> list:
+    """The vector-aware suite; ``distinct_vectors`` adds the shared-vector check (needs the
+    ``duplicate_vector`` column of ``with_vector_metrics``)."""
     import great_expectations as gx
 
     e = gx.expectations
     tolerance = cfg.norm_tolerance
-    return [
+    suite = [
         e.ExpectTableRowCountToEqual(value=expected_rows),
-        e.ExpectColumnValuesToNotBeNull(column="item_id"),
-        e.ExpectColumnValuesToBeUnique(column="item_id"),
+        e.ExpectColumnValuesToNotBeNull(column=key),
+        e.ExpectColumnValuesToBeUnique(column=key),
         e.ExpectColumnValuesToBeInSet(column="dim", value_set=[dimension]),
         e.ExpectColumnValuesToBeInSet(column="all_finite", value_set=[True]),
         e.ExpectColumnValuesToBeBetween(
             column="norm", min_value=1 - tolerance, max_value=1 + tolerance
         ),
         e.ExpectColumnValuesToBeInSet(column="is_zero", value_set=[False]),
-        e.ExpectColumnValuesToBeInSet(
-            column="duplicate_vector", value_set=[False], mostly=1 - cfg.max_duplicate_vector_rate
-        ),
         e.ExpectColumnUniqueValueCountToBeBetween(column="model_id", min_value=1, max_value=1),
     ]
+    if distinct_vectors:
+        suite.append(
+            e.ExpectColumnValuesToBeInSet(
+                column="duplicate_vector",
+                value_set=[False],
+                mostly=1 - cfg.max_duplicate_vector_rate,
+            )
+        )
+    return suite
 
 
 def _expected(kwargs: dict[str, Any]) -> str:

@@ -75,6 +75,10 @@ def test_dag_test_runs_the_pipeline(tmp_path):
     assert set(result["tasks"].values()) == {"success"}
     users = DeltaTable(str(tmp_path / "lake/embeddings/users")).to_pyarrow_table()
     assert users.num_rows == 10  # the sample's users
+    client = QdrantClient(path=str(tmp_path / "lake/qdrant"))
+    served = {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
+    assert served["users"].startswith("users__") and client.count("users").count == 10
+    client.close()
     recs = DeltaTable(str(tmp_path / "lake/recs/user_to_item")).to_pyarrow_table()
     assert recs.num_rows == 10 * 10
     quarantined = DeltaTable(str(tmp_path / "lake/quarantine/events")).to_pandas()

@@ -110,6 +110,10 @@ report = {
 print("GRAPH " + json.dumps(report, default=str))
 """
 RECS_TASKS = ["neighbors", "dedup", "recs_items", "evaluation_configured", "evaluate"]
+USER_TASKS = [
+    "embed_events", "validate_users", "publish_users", "reconcile_users", "cooccurrence",
+    "recs_users",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +168,8 @@ def test_user_events_is_hourly_and_passes_the_data_interval(report):
     dag = report["dags"]["user_events"]
     assert report["files"]["user_events.py"]["heavy"] == []
     assert dag["interval_s"] == 3600, "each scheduled run must cover one hour of events"
-    assert sorted(dag["tasks"]) == ["cooccurrence", "embed_events", "recs_users"]
+    assert sorted(dag["tasks"]) == sorted(USER_TASKS)
+    assert dag["tasks"]["validate_users"]["retries"] == 0, "a failed check does not pass on retry"
     from pipelines.orchestrate import INTERVAL_ARGS
 
     assert "INTERVAL_ARGS" in (REPO / "dags/user_events.py").read_text()

@@ -6,13 +6,14 @@ import pyarrow as pa
 import pytest
 
 from pipelines.publish.points import records, to_point
+from pipelines.publish.store import point_id
 
 
 def _table(vectors: list) -> pa.Table:
     n = len(vectors)
     return pa.table(
         {
-            "item_id": [f"I{i}" for i in range(n)],
+            "key": [f"I{i}" for i in range(n)],
             "vector": pa.array(vectors, type=pa.list_(pa.float32())),
             "payload": ['{"title": "t"}'] * n,
         }
@@ -34,6 +35,7 @@ def test_ragged_or_missing_vectors_fall_back_without_loss(vectors):
 
 def test_point_payload_carries_hashes_and_ids():
     row = records(_table([[1.0, 0.0]]))[0] | {"content_hash": "c", "model_id": "m", "run_id": "r"}
-    point = to_point(row)
-    assert point.payload["title"] == "t" and point.payload["item_id"] == "I0"
+    point = to_point(row, "user_id")
+    assert point.payload["title"] == "t" and point.payload["user_id"] == "I0"
+    assert point.id == point_id("I0")
     assert point.vector == [1.0, 0.0] and len(point.payload["payload_hash"]) == 64

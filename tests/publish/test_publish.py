@@ -80,7 +80,7 @@ def test_rollback_restores_previous_collection(lake):
     lake.run(*ALL, full_refresh=True)
     second = lake.alias_target
     assert second != first
-    back = rollback(lake.ctx)
+    back = rollback(lake.ctx, "catalog")
     assert back.collection == first and lake.alias_target == first
     assert lake.store.count("catalog") == 60
 

@@ -11,6 +11,9 @@ from conftest import make_catalog
 from pipeline_lake import PipelineLake
 from pyspark.sql import functions as F
 
+from pipelines.errors import PipelineError
+from pipelines.publish.errors import NotValidatedError
+from pipelines.publish.store import point_id
 from pipelines.recs.config import USER_RECS_TABLE
 from pipelines.users.cooccurrence import COOCCURRENCE_TABLE
 from pipelines.users.events import EVENTS_QUARANTINE, EVENTS_TABLE
@@ -20,6 +23,7 @@ from pipelines.users.vectors import (
     decay_weights,
     weighted_unit_mean,
 )
+from pipelines.validate.errors import ValidationFailed
 
 pytestmark = pytest.mark.slow
 DAY = 86_400
@@ -71,9 +75,9 @@ def lake(spark, tmp_path_factory):
     return built
 
 
-def _run(lake, *stages, interval=None):
+def _run(lake, *stages, interval=None, full_refresh=False):
     lake.ctx.interval = interval
-    return lake.run(*stages)
+    return lake.run(*stages, full_refresh=full_refresh)
 
 
 def test_bad_events_are_quarantined_with_their_reasons(lake):
@@ -175,3 +179,59 @@ def test_cli_recommend_serves_the_users_row(lake, capsys):
     assert served == list(recs.sort_values("rank").item_id[:3])
     assert main(["recommend", "NOBODY", "--config", config]) == 2
     assert "NOBODY" in capsys.readouterr().err
+
+
+def _served_users(lake) -> tuple[str | None, dict[str, list[float]]]:
+    target = lake.store.alias_target("users")
+    if target is None:
+        return None, {}
+    ids = [point_id(f"U{n}") for n in range(6)]
+    return target, lake.store.vectors("users", ids)
+
+
+def test_user_alias_moves_only_on_a_valid_run(lake):
+    [*_, published] = _run(lake, "embed-events", "validate-users", "publish-users")
+    first, vectors = _served_users(lake)
+    assert published.details["mode"] == "full" and first.startswith("users__")
+    assert len(vectors) == 6 and lake.store.count("users") == 6
+    _, payload = next(iter(lake.store.scroll("users", ["user_id", "n_events"])))
+    assert payload["user_id"].startswith("U") and payload["n_events"] == 5
+    _run(lake, "reconcile-users")  # Qdrant matches the table: does not raise
+
+    table = lake.ctx.lake.read(USERS_TABLE)
+    nan = F.array_repeat(F.lit(float("nan")).cast("float"), 384)
+    broken = table.withColumn(
+        "vector", F.when(F.col("user_id") == "U1", nan).otherwise(F.col("vector"))
+    )
+    lake.ctx.lake.write(broken.localCheckpoint(), USERS_TABLE, "broken")
+    with pytest.raises(ValidationFailed, match="all_finite"):
+        _run(lake, "validate-users")
+    with pytest.raises(NotValidatedError, match=f"{USERS_TABLE}.*failed; nothing is published"):
+        _run(lake, "publish-users", full_refresh=True)
+    assert _served_users(lake) == (first, vectors)  # same collection, same vectors
+
+    _run(lake, "embed-events", "validate-users")  # a valid table again
+    _run(lake, "publish-users", full_refresh=True)
+    moved, again = _served_users(lake)
+    assert moved != first and moved.startswith("users__") and lake.store.count("users") == 6
+    assert all(np.allclose(again[pid], vectors[pid], atol=1e-6) for pid in vectors)
+
+
+def test_services_search_the_catalog_with_a_served_user_vector(lake):
+    from pipelines.client import CatalogClient
+
+    _run(lake, "embed-events", "validate-users", "publish-users")
+    client = CatalogClient(lake.store, lake.settings)
+    with pytest.raises(PipelineError, match="alias 'catalog' does not exist"):
+        client.near_user("U0")
+    _run(lake, "validate-catalog", "publish-catalog")
+    near = client.near_user("U0", k=5)
+    read = lake.ctx.lake.read
+    items = read("embeddings/catalog").toPandas().set_index("item_id").vector
+    user = read(USERS_TABLE).filter(F.col("user_id") == "U0").first().vector
+    scores = np.stack(items.to_numpy()) @ np.asarray(user)  # brute force over the table
+    expected = items.index[np.argsort(-scores)[:5]]
+    assert [r.item_id for r in near] == list(expected)
+    np.testing.assert_allclose([r.score for r in near], np.sort(scores)[::-1][:5], atol=1e-4)
+    with pytest.raises(PipelineError, match="'NOBODY' is not in alias 'users'"):
+        client.near_user("NOBODY")

@@ -107,3 +107,20 @@ def test_row_count_must_match_valid_input(spark, tmp_path):
 
 def test_model_dimension_read_from_folder(model_path):
     assert model_dimension(model_path) == 384
+
+
+def test_users_suite_keys_on_user_id_and_allows_shared_vectors(spark, tmp_path):
+    rows = _good_rows()
+    _shared_vector(rows)  # two users with the same single item share a vector: fine
+
+    def validate_users(rows):
+        users = spark.createDataFrame(rows, SCHEMA).withColumnRenamed("item_id", "user_id")
+        suite = expectations(ValidateConfig(), 20, DIM, key="user_id", distinct_vectors=False)
+        return run_suite(with_vector_metrics(users, False), "users", suite, tmp_path / "docs")
+
+    outcome = validate_users(rows)
+    assert outcome.success, outcome.failures
+    _duplicate_id(rows)
+    outcome = validate_users(rows)
+    [failure] = outcome.failures
+    assert failure.startswith("expect_column_values_to_be_unique on user_id")

@@ -1,0 +1,16 @@
+"""spark-submit entry point of the validate-users stage.
+
+spark-submit jobs/validate_users.py --config pipelines.toml --run-id RUN_ID
+"""
+
+import sys
+
+from pipelines.jobs import run_job
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job("validate-users", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
