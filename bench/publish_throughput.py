@@ -1,6 +1,6 @@
 """Publisher throughput vs a raw qdrant-client upsert of the same points, embedded Qdrant.
 
-    python bench/publish_throughput.py [--points 5000] [--batch 256]
+    python bench/publish_throughput.py [--points 5000] [--batch 256] [--rounds 5]
 
 The publisher streams rows of a Spark DataFrame to the driver (Arrow chunks), builds
 payloads and upserts through the retrying store; the raw side holds the same points in memory
@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     from qdrant_client import models
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from queue import Queue
 from threading import Thread
 from typing import TYPE_CHECKING, TypeVar
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 T = TypeVar("T")
-CHUNK_ROWS = 4_096  # the next chunk is fetched while the store writes this one
+CHUNK_ROWS = 20_000  # rows per fetch: about 30 MB of 384-d float32 vectors in Arrow
 
 
 def payload_hash(payload: str | None) -> str:
@@ -57,15 +59,18 @@ def records(table: pa.Table) -> list[dict]:
     return rows
 
 
-def chunks(rows: DataFrame, total: int) -> Iterator[list[dict]]:
-    """POINT_COLUMNS rows in hash buckets of about CHUNK_ROWS, each fetched with Arrow (about
-    3x faster here than ``toLocalIterator``'s pickled Rows); the driver holds a few buckets."""
-    buckets = max(1, -(-total // CHUNK_ROWS))
-    keyed = rows.select(*POINT_COLUMNS).withColumn(
-        "_bucket", F.pmod(F.xxhash64("key"), F.lit(buckets))
-    )
-    for bucket in range(buckets):
-        yield records(keyed.filter(F.col("_bucket") == bucket).drop("_bucket").toArrow())
+def chunks(rows: DataFrame, total: int) -> Iterator[pa.Table]:
+    """POINT_COLUMNS rows as Arrow tables of at most about CHUNK_ROWS rows, so the driver
+    never holds the whole table. One fetch when that fits: each hash-filtered fetch scans the
+    whole table again (two of them cost 2.5-3x the JVM CPU of one whole fetch here)."""
+    selected = rows.select(*POINT_COLUMNS)
+    parts = -(-total // CHUNK_ROWS)
+    if parts <= 1:
+        yield selected.toArrow()
+        return
+    keyed = selected.withColumn("_part", F.pmod(F.xxhash64("key"), F.lit(parts)))
+    for part in range(parts):
+        yield keyed.filter(F.col("_part") == part).drop("_part").toArrow()
 
 
 def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
@@ -90,9 +95,25 @@ def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
 
 
 def batches(rows: DataFrame, key_field: str, size: int, total: int) -> Iterator[list[Point]]:
-    for chunk in chunks(rows, total):
-        for start in range(0, len(chunk), size):
-            yield [to_point(row, key_field) for row in chunk[start : start + size]]
+    """Points in batches of ``size``; Python objects are built one batch at a time, so the
+    first upsert starts right after the first fetch."""
+    for table in chunks(rows, total):
+        for start in range(0, table.num_rows, size):
+            yield [to_point(row, key_field) for row in records(table.slice(start, size))]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector. Publishing allocates several containers per
+    point, none in a cycle, and each allocation burst set off full passes over the driver's
+    heap: 0.06-0.32 s per 5,000 points here, against none for a raw upsert."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def upsert_rows(
@@ -103,7 +124,8 @@ def upsert_rows(
     from tqdm import tqdm
 
     done = 0
-    with tqdm(total=total, desc=f"upsert {collection}", unit="pt", disable=total < 5000) as bar:
+    bar = tqdm(total=total, desc=f"upsert {collection}", unit="pt", disable=total < 5000)
+    with bar, collector_paused():
         for batch in prefetched(batches(rows, key_field, size, total)):
             store.upsert(collection, batch)
             done += len(batch)

