@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from queue import Queue
 from threading import Thread
@@ -74,8 +74,8 @@ def chunks(rows: DataFrame, total: int) -> Iterator[pa.Table]:
 
 
 def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
-    """``items`` run ahead in a thread, up to ``depth`` of them: Spark (another process)
-    prepares the next chunk and points are built while the store writes."""
+    """``items`` run ahead in a thread, up to ``depth`` of them: the next Spark fetch
+    (another process) is under way while the store writes."""
     queue: Queue = Queue(maxsize=depth)
     end = object()
 
@@ -94,10 +94,10 @@ def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
         yield item
 
 
-def batches(rows: DataFrame, key_field: str, size: int, total: int) -> Iterator[list[Point]]:
+def batches(tables: Iterable[pa.Table], key_field: str, size: int) -> Iterator[list[Point]]:
     """Points in batches of ``size``; Python objects are built one batch at a time, so the
     first upsert starts right after the first fetch."""
-    for table in chunks(rows, total):
+    for table in tables:
         for start in range(0, table.num_rows, size):
             yield [to_point(row, key_field) for row in records(table.slice(start, size))]
 
@@ -126,7 +126,9 @@ def upsert_rows(
     done = 0
     bar = tqdm(total=total, desc=f"upsert {collection}", unit="pt", disable=total < 5000)
     with bar, collector_paused():
-        for batch in prefetched(batches(rows, key_field, size, total)):
+        # Points are built here, not in the prefetch thread: there they held the GIL while
+        # the store's SQLite commits waited for it (publisher/raw 0.90-0.92 -> 0.92-0.95).
+        for batch in batches(prefetched(chunks(rows, total)), key_field, size):
             store.upsert(collection, batch)
             done += len(batch)
             bar.update(len(batch))

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.publish import points
-from pipelines.publish.points import batches, records, to_point
+from pipelines.publish.points import batches, chunks, records, to_point
 from pipelines.publish.store import point_id
 
 
@@ -56,6 +56,6 @@ def test_batches_hold_every_row_once_however_it_is_chunked(spark, monkeypatch, c
         "key string, vector array<float>, content_hash string, payload string,"
         " model_id string, run_id string",
     ).repartition(3)
-    sent = [p for batch in batches(rows, "item_id", size=2, total=11) for p in batch]
+    sent = [p for batch in batches(chunks(rows, 11), "item_id", size=2) for p in batch]
     assert sorted(p.payload["item_id"] for p in sent) == sorted(f"K{i}" for i in range(11))
     assert all(p.vector == [float(p.payload["n"]), 1.0] for p in sent)
