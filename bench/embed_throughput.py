@@ -1,6 +1,6 @@
 """Embedding throughput: plain fp32 encode vs the auto-picked backend vs the Spark stage.
 
-    python bench/embed_throughput.py [--rows 5000] [--rounds 2]
+    python bench/embed_throughput.py [--rows 5000] [--rounds 3]
 
 (a) sentence-transformers fp32, one process, one encode call (best of interleaved rounds);
 (b) the backend `auto` picks, same texts, one process, one call (best of the same rounds);
@@ -85,7 +85,7 @@ class SparkStage:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     from pipelines.embed.backends.auto import resolve_backend
     from pipelines.embed.backends.base import BackendSpec

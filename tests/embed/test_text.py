@@ -8,6 +8,13 @@ def test_normalize_strips_controls_and_collapses_whitespace():
     assert normalize_text(None) == ""
 
 
+def test_each_control_character_alone_becomes_a_space():
+    # one control in otherwise printable text must still leave the printable-text fast path
+    for control in ("\x00", "\x7f", "\u200b", "\u2028", "\ufeff", "\U000e0001"):
+        assert normalize_text(f"caf\u00e9{control}cr\u00e8me") == "caf\u00e9 cr\u00e8me"
+    assert normalize_text("caf\u00e9 cr\u00e8me \u00bd") == "caf\u00e9 cr\u00e8me 1\u20442"
+
+
 def test_normalize_caps_length():
     assert normalize_text("word " * 100, max_chars=12) == "word word wo"
 

@@ -16,7 +16,7 @@ class BackendSpec:
     backend: str  # torch | torch-bf16 | onnx | onnx-int8 | cuda names resolved already
     model_path: str
     max_seq_length: int = 256
-    batch_size: int = 64
+    batch_size: int = 32
     device: str = "cpu"  # cpu | cuda
     threads: int = 1
     cache_dir: str = ""  # where exported ONNX files live (beside the lake)
