@@ -12,7 +12,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Observation, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
@@ -59,12 +59,17 @@ COLUMNS = SCHEMA.fieldNames()
 PRIOR = [f"_prev_{name}" for name in COLUMNS]
 
 
+REASONS = ("null_id", "duplicate_id", "empty_text")
+
+
 def _reason(id_col: Column, text: Column) -> Column:
+    """One of REASONS for a row to quarantine, null for a good row."""
     duplicates = F.count(F.lit(1)).over(Window.partitionBy(id_col))
+    null_id, duplicate_id, empty_text = REASONS
     return (
-        F.when(id_col.isNull() | (id_col == ""), "null_id")
-        .when(duplicates > 1, "duplicate_id")
-        .when(text.isNull(), "empty_text")
+        F.when(id_col.isNull() | (id_col == ""), null_id)
+        .when(duplicates > 1, duplicate_id)
+        .when(text.isNull(), empty_text)
     )
 
 
@@ -195,37 +200,59 @@ def _run(
         prepared.filter(F.col("_reason").isNotNull()), F.col("_reason"), F.col(cfg.id_column),
         str(cfg.source), raw_columns,
     )  # fmt: skip
+    if not ctx.lake.exists(EMBEDDINGS_TABLE):
+        return _first_load(ctx, spec, prepared, bad)
     valid = valid_rows(prepared)
-    exists = ctx.lake.exists(EMBEDDINGS_TABLE)
-    previous = ctx.lake.read(EMBEDDINGS_TABLE) if exists else None
-    classified = classify(valid, previous)
-    if previous is not None:  # the join is worth keeping; the first load's projection is not
-        classified = classified.persist()
+    previous = ctx.lake.read(EMBEDDINGS_TABLE)
+    classified = classify(valid, previous).persist()
     try:
-        reasons, statuses = _counts(prepared, None if previous is None else classified)
+        reasons, statuses = _counts(prepared, classified)
         result = _result(spec, reasons, statuses)
         write_quarantine(ctx.lake, QUARANTINE_TABLE, bad, ctx.run_id, result.quarantined)
-        if exists and not (result.embedded or result.tombstoned or statuses.get("payload")):
+        if not (result.embedded or result.tombstoned or statuses.get("payload")):
             result.table_version = ctx.lake.version(EMBEDDINGS_TABLE)
             return result
-        result.table_version = _commit(ctx, spec, classified, previous, valid, result.embedded)
+        carried = _carried_rows(classified, previous, valid, ctx.run_id)
+        result.table_version = _commit(ctx, spec, classified, result.embedded, carried)
     finally:
         classified.unpersist()
     return result
 
 
-def _counts(prepared: DataFrame, classified: DataFrame | None) -> tuple[dict, dict]:
-    """Rows per quarantine reason (None: valid) and per status, in one Spark job. Without
-    ``classified`` (a first load) every valid row is new."""
+def _first_load(
+    ctx: RunContext, spec: BackendSpec, prepared: DataFrame, bad: DataFrame
+) -> StageResult:
+    """No table yet, so every valid row is new and embedding starts at once: the rows are
+    counted by reason while they stream into the write (an Observation), not by a job of
+    their own. Measured warm on 5,000 rows, the counting jobs cost 0.5-0.8 s."""
+    observation = Observation("embed-catalog-reasons")
+    reason = F.col("_reason")
+    observed = prepared.observe(
+        observation,
+        F.count(F.when(reason.isNull(), 1)).alias("valid"),
+        *[F.count(F.when(reason == name, 1)).alias(name) for name in REASONS],
+    )
+    parts = ctx.spark.sparkContext.defaultParallelism
+    version = _commit(ctx, spec, classify(valid_rows(observed), None), parts)
+    counts = observation.get
+    reasons = {name: counts[name] for name in REASONS if counts[name]}
+    if counts["valid"]:
+        reasons[None] = counts["valid"]
+    result = _result(spec, reasons, {"new": counts["valid"]} if counts["valid"] else {})
+    write_quarantine(ctx.lake, QUARANTINE_TABLE, bad, ctx.run_id, result.quarantined)
+    result.table_version = version
+    return result
+
+
+def _counts(prepared: DataFrame, classified: DataFrame) -> tuple[dict, dict]:
+    """Rows per quarantine reason (None: valid) and per status, in one Spark job."""
     tagged = prepared.select(F.lit("reason").alias("kind"), F.col("_reason").alias("key"))
-    if classified is not None:
-        statuses = classified.select(F.lit("status").alias("kind"), F.col("_status").alias("key"))
-        tagged = tagged.unionByName(statuses)
+    tagged = tagged.unionByName(
+        classified.select(F.lit("status").alias("kind"), F.col("_status").alias("key"))
+    )
     counts: dict[str, dict] = {"reason": {}, "status": {}}
     for kind, key, n in tagged.groupBy("kind", "key").count().collect():
         counts[kind][key] = n
-    if classified is None and counts["reason"].get(None):
-        counts["status"]["new"] = counts["reason"][None]
     return counts["reason"], counts["status"]
 
 
@@ -252,23 +279,29 @@ def _result(spec: BackendSpec, reasons: dict, statuses: dict) -> StageResult:
     return result
 
 
+def _carried_rows(
+    classified: DataFrame, previous: DataFrame, valid: DataFrame, run_id: str
+) -> DataFrame:
+    """What the new version keeps without embedding: unchanged rows with their vectors, and
+    tombstones, new and old."""
+    old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
+    return (
+        kept_rows(classified)
+        .unionByName(new_tombstones(classified, run_id))
+        .unionByName(_shaped(old_tombstones))
+    )
+
+
 def _commit(
     ctx: RunContext,
     spec: BackendSpec,
     classified: DataFrame,
-    previous: DataFrame | None,
-    valid: DataFrame,
     n_embed: int,
+    carried: DataFrame | None = None,
 ) -> int:
     to_embed = classified.filter(F.col("_status").isin("new", "changed"))
     parts = max(1, min(ctx.spark.sparkContext.defaultParallelism, n_embed))
     state = embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts)
-    if previous is not None:  # carry vectors over, and tombstones old and new
-        old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
-        state = (
-            kept_rows(classified)
-            .unionByName(state)
-            .unionByName(new_tombstones(classified, ctx.run_id))
-            .unionByName(_shaped(old_tombstones))
-        )
+    if carried is not None:
+        state = carried.unionByName(state)
     return ctx.lake.write(state, EMBEDDINGS_TABLE, ctx.run_id)

@@ -89,6 +89,8 @@ def test_bad_rows_are_quarantined_with_reasons(embedded):
     reasons = sorted(bad.reason)
     assert reasons == ["duplicate_id", "duplicate_id", "empty_text", "null_id", "null_id"]
     assert result.quarantined == 5
+    by_reason = {"duplicate_id": 2, "empty_text": 1, "null_id": 2}
+    assert result.details["quarantine_reasons"] == by_reason
     assert any('"title":"second"' in raw for raw in bad.raw)  # the raw row is kept
     assert "DUP" not in lake.table().index
 
