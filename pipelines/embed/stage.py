@@ -100,13 +100,9 @@ def valid_rows(prepared: DataFrame) -> DataFrame:
     )
 
 
-def classify(valid: DataFrame, previous: DataFrame | None) -> DataFrame:
+def classify(valid: DataFrame, previous: DataFrame) -> DataFrame:
     """Valid source rows outer-joined with the live table rows, with a ``_status`` each:
-    new | changed (re-embed), same | payload (keep the vector), deleted (tombstone).
-    With no table yet every row is new, and no join is planned."""
-    if previous is None:
-        nulls = [F.lit(None).cast(f.dataType).alias(p) for f, p in zip(SCHEMA, PRIOR, strict=True)]
-        return valid.select("*", *nulls, F.lit("new").alias("_status"))
+    new | changed (re-embed), same | payload (keep the vector), deleted (tombstone)."""
     live = previous.filter(~F.col("is_deleted"))
     prior = live.select(*[F.col(c).alias(p) for c, p in zip(COLUMNS, PRIOR, strict=True)])
     joined = valid.join(prior, valid["item_id"] == prior["_prev_item_id"], "full_outer")
@@ -212,8 +208,9 @@ def _run(
         if not (result.embedded or result.tombstoned or statuses.get("payload")):
             result.table_version = ctx.lake.version(EMBEDDINGS_TABLE)
             return result
+        to_embed = classified.filter(F.col("_status").isin("new", "changed"))
         carried = _carried_rows(classified, previous, valid, ctx.run_id)
-        result.table_version = _commit(ctx, spec, classified, result.embedded, carried)
+        result.table_version = _commit(ctx, spec, to_embed, result.embedded, carried)
     finally:
         classified.unpersist()
     return result
@@ -233,7 +230,7 @@ def _first_load(
         *[F.count(F.when(reason == name, 1)).alias(name) for name in REASONS],
     )
     parts = ctx.spark.sparkContext.defaultParallelism
-    version = _commit(ctx, spec, classify(valid_rows(observed), None), parts)
+    version = _commit(ctx, spec, valid_rows(observed), parts)
     counts = observation.get
     reasons = {name: counts[name] for name in REASONS if counts[name]}
     if counts["valid"]:
@@ -295,11 +292,11 @@ def _carried_rows(
 def _commit(
     ctx: RunContext,
     spec: BackendSpec,
-    classified: DataFrame,
+    to_embed: DataFrame,
     n_embed: int,
     carried: DataFrame | None = None,
 ) -> int:
-    to_embed = classified.filter(F.col("_status").isin("new", "changed"))
+    """Embed ``to_embed``, add the ``carried`` rows, and commit the whole as the new version."""
     parts = max(1, min(ctx.spark.sparkContext.defaultParallelism, n_embed))
     state = embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts)
     if carried is not None:
