@@ -128,7 +128,7 @@ def upsert_rows(
     with bar, collector_paused():
         # Points are built here, not in the prefetch thread: there they held the GIL while
         # the store's SQLite commits waited for it (publisher/raw 0.899-0.915 in three runs
-        # before, 0.919-0.950 in five of six after).
+        # before; after, 0.919-0.958 in six of eight, 0.83-0.84 in two).
         for batch in batches(prefetched(chunks(rows, total)), key_field, size):
             store.upsert(collection, batch)
             done += len(batch)
