@@ -73,9 +73,10 @@ def chunks(rows: DataFrame, total: int) -> Iterator[pa.Table]:
         yield keyed.filter(F.col("_part") == part).drop("_part").toArrow()
 
 
-def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
+def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     """``items`` run ahead in a thread, up to ``depth`` of them: the next Spark fetch
-    (another process) is under way while the store writes."""
+    (another process) is under way while the store writes. One ahead is enough, and bounds
+    the driver to about three chunks of CHUNK_ROWS."""
     queue: Queue = Queue(maxsize=depth)
     end = object()
 
