@@ -76,8 +76,9 @@ def main() -> None:
         upsert_rows(store, collection, rows, "item_id", args.batch, args.points)
 
     rates: dict[str, list[float]] = {"raw": [], "publisher": []}
+    sides = [("raw", raw), ("publisher", publisher)]
     for round_ in range(args.rounds):  # interleaved, so warm-up and drift hit both sides
-        for name, run in (("raw", raw), ("publisher", publisher)):
+        for name, run in sides if round_ % 2 == 0 else sides[::-1]:  # and each goes first
             collection = f"{name}_{round_}"
             store.create_collection(collection, vectors.shape[1])
             start = time.perf_counter()

@@ -3,12 +3,14 @@ equal Arrow's own conversion."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from pipelines.publish import points
-from pipelines.publish.points import batches, chunks, records, to_point
-from pipelines.publish.store import point_id
+from pipelines.publish.config import PublishConfig
+from pipelines.publish.points import prefetched, records, to_point, upsert_rows
+from pipelines.publish.store import QdrantStore, point_id
 
 
 def _table(vectors: list) -> pa.Table:
@@ -48,14 +50,37 @@ def test_a_sliced_table_converts_only_its_rows():
     assert records(table.slice(1, 2)) == table.slice(1, 2).to_pylist()
 
 
-@pytest.mark.parametrize("chunk_rows", [3, 1_000])
-def test_batches_hold_every_row_once_however_it_is_chunked(spark, monkeypatch, chunk_rows):
+@pytest.mark.parametrize("chunk_rows", [3, 1_000])  # prefetched chunks, and one fetch
+def test_upsert_rows_sends_every_row_once_however_it_is_chunked(
+    spark, monkeypatch, tmp_path, chunk_rows
+):
     monkeypatch.setattr(points, "CHUNK_ROWS", chunk_rows)
     rows = spark.createDataFrame(
         [(f"K{i}", [float(i), 1.0], "c", f'{{"n": {i}}}', "m", "r") for i in range(11)],
         "key string, vector array<float>, content_hash string, payload string,"
         " model_id string, run_id string",
     ).repartition(3)
-    sent = [p for batch in batches(chunks(rows, 11), "item_id", size=2) for p in batch]
-    assert sorted(p.payload["item_id"] for p in sent) == sorted(f"K{i}" for i in range(11))
-    assert all(p.vector == [float(p.payload["n"]), 1.0] for p in sent)
+    store = QdrantStore(PublishConfig(batch_size=2), None, None, tmp_path / "qdrant")
+    store.create_collection("c", 2)
+    try:
+        assert upsert_rows(store, "c", rows, "item_id", size=2, total=11) == 11
+        stored = dict(store.scroll("c", ["item_id", "n"]))
+        vectors = store.vectors("c", [point_id(f"K{i}") for i in range(11)])
+    finally:
+        store.close()
+    assert sorted(p["item_id"] for p in stored.values()) == sorted(f"K{i}" for i in range(11))
+    for payload in stored.values():
+        unit = [payload["n"], 1.0] / np.linalg.norm([payload["n"], 1.0])  # cosine: normalised
+        assert np.allclose(vectors[point_id(payload["item_id"])], unit, atol=1e-6)
+
+
+def test_prefetched_keeps_order_and_reraises_the_producers_error():
+    def items():
+        yield from (1, 2, 3)
+        raise ValueError("fetch failed")
+
+    seen = []
+    with pytest.raises(ValueError, match="fetch failed"):
+        for item in prefetched(items()):
+            seen.append(item)
+    assert seen == [1, 2, 3]
