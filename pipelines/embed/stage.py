@@ -229,8 +229,7 @@ def _first_load(
         F.count(F.when(reason.isNull(), 1)).alias("valid"),
         *[F.count(F.when(reason == name, 1)).alias(name) for name in REASONS],
     )
-    parts = ctx.spark.sparkContext.defaultParallelism
-    version = _commit(ctx, spec, valid_rows(observed), parts)
+    version = _commit(ctx, spec, valid_rows(observed), n_embed=None)
     counts = observation.get
     reasons = {name: counts[name] for name in REASONS if counts[name]}
     if counts["valid"]:
@@ -293,11 +292,13 @@ def _commit(
     ctx: RunContext,
     spec: BackendSpec,
     to_embed: DataFrame,
-    n_embed: int,
+    n_embed: int | None,
     carried: DataFrame | None = None,
 ) -> int:
-    """Embed ``to_embed``, add the ``carried`` rows, and commit the whole as the new version."""
-    parts = max(1, min(ctx.spark.sparkContext.defaultParallelism, n_embed))
+    """Embed ``to_embed`` (``n_embed`` rows; None: not counted yet), add the ``carried`` rows,
+    and commit the whole as the new version."""
+    cores = ctx.spark.sparkContext.defaultParallelism
+    parts = cores if n_embed is None else max(1, min(cores, n_embed))
     state = embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts)
     if carried is not None:
         state = carried.unionByName(state)
