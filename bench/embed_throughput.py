@@ -2,9 +2,12 @@
 
     python bench/embed_throughput.py [--rows 5000] [--rounds 3]
 
-(a) sentence-transformers fp32, one process, one encode call (best of interleaved rounds);
-(b) the backend `auto` picks, same texts, one process, one call (best of the same rounds);
-(c) the embed-catalog stage on local[2] with that backend, JVM start-up excluded, in one
+(a) sentence-transformers fp32, one process, one encode call, batch 32 (its own default),
+    best of interleaved rounds;
+(b) the backend `auto` picks, same texts, one process using every core, one call, with the
+    batch size `auto` gives that many threads (best of the same rounds);
+(c) the embed-catalog stage on local[2] with that backend (one-thread tasks, so the batch
+    size `auto` gives one thread), JVM start-up excluded, in one
     Spark session: once cold (Python workers start and load the model), then warm (workers
     reused, the steady state of a long run) in each round, interleaved with (a) and (b);
     the target compares the best warm round with the best (b) round.
@@ -88,7 +91,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     from pipelines.embed.backends.auto import resolve_backend
-    from pipelines.embed.backends.base import BackendSpec
+    from pipelines.embed.backends.base import BackendSpec, batch_size_for
     from pipelines.embed.config import ModelConfig
 
     work = Path(tempfile.mkdtemp(prefix="bench-embed-"))
@@ -101,8 +104,12 @@ def main() -> None:
     chosen = resolve_backend(model, cache, threads=1)  # the choice Spark tasks (1 thread) get
     print(f"auto picked {chosen.backend}")
     threads = os.cpu_count() or 1
-    fp32 = BackendSpec("torch", model.name_or_path, threads=threads, cache_dir=str(cache))
-    picked = BackendSpec(**{**fp32.__dict__, "backend": chosen.backend})
+    # (a): sentence-transformers' own default batch; (b): what "auto" gives this thread count
+    fp32 = BackendSpec(
+        "torch", model.name_or_path, batch_size=32, threads=threads, cache_dir=str(cache)
+    )
+    batch = batch_size_for(model.batch_size, chosen.backend, "cpu", threads)
+    picked = BackendSpec(**{**fp32.__dict__, "backend": chosen.backend, "batch_size": batch})
     stage = SparkStage(chosen.backend, catalog, work, cache)
     cold = stage.rate()  # Python workers start and load the model
     rates_a, rates_b, rates_c = [], [], []
@@ -121,6 +128,7 @@ def main() -> None:
     figures = {
         "rows": len(texts),
         "backend": chosen.backend,
+        "batch_size": {"b": picked.batch_size, "c_per_task": chosen.batch_size},
         "a_fp32_rows_per_s": round(rate_a, 1),
         "b_auto_rows_per_s": round(rate_b, 1),
         "c_spark_cold_rows_per_s": round(cold, 1),

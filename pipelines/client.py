@@ -19,6 +19,7 @@ from typing import Any
 
 from pipelines.config import Settings, load_settings
 from pipelines.embed.backends import BackendSpec, get_backend
+from pipelines.embed.backends.base import batch_size_for
 from pipelines.embed.text import normalize_text
 from pipelines.errors import ConfigError, PipelineError
 from pipelines.publish.store import VectorStore, open_store, point_id
@@ -73,13 +74,14 @@ class CatalogClient:
         model = self.settings.model
         name, _, backend = model_id.partition("@")
         device = "cuda" if backend.endswith("-cuda") else "cpu"
+        backend, threads = backend.removesuffix("-cuda"), os.cpu_count() or 1
         spec = BackendSpec(
-            backend=backend.removesuffix("-cuda"),
+            backend=backend,
             model_path=model.name_or_path,
             max_seq_length=model.max_seq_length,
-            batch_size=model.batch_size,
+            batch_size=batch_size_for(model.batch_size, backend, device, threads),
             device=device,
-            threads=os.cpu_count() or 1,
+            threads=threads,
             cache_dir=str(self.settings.lake.root / "_models"),
         )
         if spec.model_name != name:

@@ -50,6 +50,12 @@ def test_environment_overrides_file(tmp_path, monkeypatch):
     assert settings.lake.engine == "delta-spark"
 
 
+def test_batch_size_is_auto_or_a_positive_number(tmp_path):
+    assert load_settings(_write(tmp_path, "")).model.batch_size == "auto"
+    with pytest.raises(ConfigError, match=r"model\.batch_size"):
+        load_settings(_write(tmp_path, '[model]\nbatch_size = "fast"\n'))
+
+
 def test_bad_environment_value_names_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINES__MODEL__BATCH_SIZE", "0")
     with pytest.raises(ConfigError, match="PIPELINES__MODEL__BATCH_SIZE"):

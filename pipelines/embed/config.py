@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,8 +22,8 @@ class ModelConfig(BaseModel):
 
     name_or_path: str = Field(default_factory=default_model_path)
     backend: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = "auto"
-    # 32: one-thread Spark tasks ran onnx-int8 at 216-241 rows/s against 205-226 with 64
-    batch_size: int = Field(default=32, ge=1, le=4096)
+    # auto: by backend, device and a worker's threads (backends.base.batch_size_for)
+    batch_size: Annotated[int, Field(ge=1, le=4096)] | Literal["auto"] = "auto"
     max_seq_length: int = Field(default=256, ge=8, le=512)
     device: Literal["cpu", "cuda", "auto"] = "auto"
     # auto keeps a backend only if its vectors agree with fp32 at least this well (mean cosine)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pipelines.embed.backends import auto
+from pipelines.embed.backends.base import batch_size_for
 from pipelines.embed.config import ModelConfig
 
 pytestmark = pytest.mark.slow
@@ -44,3 +45,28 @@ def test_explicit_backend_skips_probe(tmp_path, monkeypatch):
     monkeypatch.setattr(auto, "probe_backends", None)
     spec = auto.resolve_backend(ModelConfig(backend="torch-bf16", device="cpu"), tmp_path, 1)
     assert spec.backend == "torch-bf16" and not list(tmp_path.iterdir())
+
+
+def test_resolved_spec_gets_the_auto_batch_size(resolved):
+    _, spec = resolved
+    assert spec.batch_size == batch_size_for("auto", spec.backend, "cpu", 1)
+
+
+@pytest.mark.parametrize(
+    ("setting", "backend", "device", "threads", "expected"),
+    [
+        ("auto", "onnx-int8", "cpu", 1, 8),
+        ("auto", "torch", "cpu", 1, 8),
+        ("auto", "torch-bf16", "cpu", 1, 32),
+        ("auto", "onnx-int8", "cpu", 2, 32),
+        ("auto", "onnx-int8", "cuda", 1, 32),
+        (48, "onnx-int8", "cpu", 1, 48),
+    ],
+)
+def test_batch_size_for(setting, backend, device, threads, expected):
+    assert batch_size_for(setting, backend, device, threads) == expected
+
+
+def test_explicit_batch_size_is_kept(tmp_path):
+    model = ModelConfig(backend="onnx-int8", device="cpu", batch_size=24)
+    assert auto.resolve_backend(model, tmp_path, 1).batch_size == 24

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.embed.backends import CONCRETE_BACKENDS, BackendSpec, build_backend
+from pipelines.embed.backends.base import batch_size_for
 from pipelines.embed.config import ModelConfig
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,17 @@ def _measure(spec: BackendSpec, texts: list[str]) -> tuple[float, np.ndarray]:
     return len(texts) / (time.perf_counter() - start), vectors
 
 
-def probe_backends(base: BackendSpec, min_agreement: float) -> dict:
+def _with_backend(base: BackendSpec, name: str, batch_size: int | str) -> BackendSpec:
+    size = batch_size_for(batch_size, name, base.device, base.threads)
+    return BackendSpec(**{**base.__dict__, "backend": name, "batch_size": size})
+
+
+def probe_backends(base: BackendSpec, min_agreement: float, batch_size: int | str) -> dict:
     texts = PROBE_TEXTS * PROBE_REPEAT
     reference_speed, reference = _measure(base, texts)
     results = {base.backend: {"rows_per_s": reference_speed, "agreement": 1.0}}
     for name in _candidates(base.device):
-        candidate = BackendSpec(**{**base.__dict__, "backend": name})
+        candidate = _with_backend(base, name, batch_size)
         try:
             speed, vectors = _measure(candidate, texts)
         except Exception as exc:  # a backend that cannot run here is simply not chosen
@@ -92,26 +98,28 @@ def probe_backends(base: BackendSpec, min_agreement: float) -> dict:
 def resolve_backend(model: ModelConfig, cache_dir: Path, threads: int) -> BackendSpec:
     """A concrete ``BackendSpec`` for the configured model section."""
     device = resolve_device(model.device)
+    backend = "torch" if model.backend == "auto" else model.backend  # fp32: the reference
     base = BackendSpec(
-        backend="torch" if model.backend == "auto" else model.backend,
+        backend=backend,
         model_path=model.name_or_path,
         max_seq_length=model.max_seq_length,
-        batch_size=model.batch_size,
+        batch_size=batch_size_for(model.batch_size, backend, device, threads),
         device=device,
         threads=threads,
         cache_dir=str(cache_dir),
     )
     if model.backend != "auto":
         return base
-    key = f"{base.model_path}|{device}|{threads}|{model.min_agreement}|{_cpu_signature()}"
+    key = f"{base.model_path}|{device}|{threads}|{model.batch_size}|{model.min_agreement}|"
+    key += _cpu_signature()
     cache_file = cache_dir / f"auto-backend-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
     if cache_file.is_file():
         choice = json.loads(cache_file.read_text())
     else:
         log.info("backend=auto: probing %s on %s", ", ".join(_candidates(device)), device)
-        choice = probe_backends(base, model.min_agreement)
+        choice = probe_backends(base, model.min_agreement, model.batch_size)
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache_file.write_text(json.dumps(choice, indent=2))
     log.info("backend=auto chose %s (%s)", choice["chosen"], choice["measured"][choice["chosen"]])
     assert choice["chosen"] in CONCRETE_BACKENDS
-    return BackendSpec(**{**base.__dict__, "backend": choice["chosen"]})
+    return _with_backend(base, choice["chosen"], model.batch_size)
