@@ -5,8 +5,8 @@
 The publisher streams rows of a Spark DataFrame to the driver (Arrow chunks), builds
 payloads and upserts through the retrying store; the raw side holds the same points in memory
 as plain Python data and calls qdrant-client's upsert with PointStructs in the same batches.
-Both write to fresh collections of one local on-disk Qdrant; the best of interleaved rounds
-counts.
+Both write to a fresh collection of one local on-disk Qdrant (dropped after its count is
+checked), each starting after ``os.sync()``; the best of interleaved rounds counts.
 Ends with one JSON line: {"bench", "figures", "targets"}.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -81,10 +82,14 @@ def main() -> None:
         for name, run in sides if round_ % 2 == 0 else sides[::-1]:  # and each goes first
             collection = f"{name}_{round_}"
             store.create_collection(collection, vectors.shape[1])
+            # Both sides commit each point to SQLite with an fsync; start each from a disk with
+            # no dirty pages left by the other side's writes, and the same collections.
+            os.sync()
             start = time.perf_counter()
             run(collection)
             rates[name].append(args.points / (time.perf_counter() - start))
             assert store.count(collection) == args.points
+            store.drop_collection(collection)
     raw_rate, ours_rate = max(rates["raw"]), max(rates["publisher"])
     store.close()
     spark.stop()
