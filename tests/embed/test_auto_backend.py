@@ -48,8 +48,11 @@ def test_explicit_backend_skips_probe(tmp_path, monkeypatch):
 
 
 def test_resolved_spec_gets_the_auto_batch_size(resolved):
-    _, spec = resolved
+    cache, spec = resolved
     assert spec.batch_size == batch_size_for("auto", spec.backend, "cpu", 1)
+    [record] = [json.loads(p.read_text()) for p in cache.glob("auto-backend-*.json")]
+    for name, measured in record["measured"].items():  # each probed at its own batch size
+        assert measured["batch"] == batch_size_for("auto", name, "cpu", 1)
 
 
 @pytest.mark.parametrize(

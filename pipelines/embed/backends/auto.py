@@ -80,7 +80,9 @@ def _with_backend(base: BackendSpec, name: str, batch_size: int | str) -> Backen
 def probe_backends(base: BackendSpec, min_agreement: float, batch_size: int | str) -> dict:
     texts = PROBE_TEXTS * PROBE_REPEAT
     reference_speed, reference = _measure(base, texts)
-    results = {base.backend: {"rows_per_s": reference_speed, "agreement": 1.0}}
+    results = {
+        base.backend: {"rows_per_s": reference_speed, "agreement": 1.0, "batch": base.batch_size}
+    }
     for name in _candidates(base.device):
         candidate = _with_backend(base, name, batch_size)
         try:
@@ -89,7 +91,7 @@ def probe_backends(base: BackendSpec, min_agreement: float, batch_size: int | st
             log.warning("backend %s unavailable: %s", name, exc)
             continue
         agreement = float(np.mean(np.sum(vectors * reference, axis=1)))
-        results[name] = {"rows_per_s": speed, "agreement": agreement}
+        results[name] = {"rows_per_s": speed, "agreement": agreement, "batch": candidate.batch_size}
     eligible = {k: v for k, v in results.items() if v["agreement"] >= min_agreement}
     chosen = max(eligible, key=lambda name: eligible[name]["rows_per_s"])
     return {"chosen": chosen, "min_agreement": min_agreement, "measured": results}
