@@ -6,7 +6,8 @@ The publisher streams rows of a Spark DataFrame to the driver (Arrow chunks), bu
 payloads and upserts through the retrying store; the raw side holds the same points in memory
 as plain Python data and calls qdrant-client's upsert with PointStructs in the same batches.
 Both write to a fresh collection of one local on-disk Qdrant (dropped after its count is
-checked), each starting after ``os.sync()``; the best of interleaved rounds counts.
+checked), each starting after ``os.sync()``; after one untimed warm-up round, the best of
+interleaved rounds counts, and the median of the per-round ratios is printed beside it.
 Ends with one JSON line: {"bench", "figures", "targets"}.
 """
 
@@ -87,8 +88,8 @@ def main() -> None:
         for name, run in sides if round_ % 2 == 0 else sides[::-1]:
             collection = f"{name}_{round_ + 1}"
             store.create_collection(collection, vectors.shape[1])
-            # Both sides commit each point to SQLite with an fsync; start each from a disk with
-            # no dirty pages left by the other side's writes, and the same collections.
+            # Both sides commit each point to SQLite with an fsync: start each with no dirty
+            # pages left by the other side's writes, and no other round's collection stored.
             os.sync()
             start = time.perf_counter()
             run(collection)
