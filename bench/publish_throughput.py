@@ -2,9 +2,11 @@
 
     python bench/publish_throughput.py [--points 5000] [--batch 256] [--rounds 9]
 
-The publisher streams rows of a Spark DataFrame to the driver (Arrow chunks), builds
-payloads and upserts through the retrying store; the raw side holds the same points in memory
-as plain Python data and calls qdrant-client's upsert with PointStructs in the same batches.
+The publisher upserts a catalog embeddings table's live rows the way a full publish does
+(``point_tables``: the driver reads the Delta version with delta-rs, or fetches from Spark
+where the engine cannot), builds payloads and upserts through the retrying store; the raw side
+holds the same points in memory as plain Python data and calls qdrant-client's upsert with
+PointStructs in the same batches.
 Both write to a fresh collection of one local on-disk Qdrant (dropped after its count is
 checked), each starting after ``os.sync()``; after one untimed warm-up round, the best of
 interleaved rounds counts, and the median of the per-round ratios is printed beside it.
@@ -34,15 +36,16 @@ def _table(spark, vectors: np.ndarray):
 
     frame = pd.DataFrame(
         {
-            "key": [f"I{i:06d}" for i in range(len(vectors))],
+            "item_id": [f"I{i:06d}" for i in range(len(vectors))],
             "vector": list(vectors),
             "content_hash": ["h"] * len(vectors),
             "payload": ['{"title": "bench item", "price": "9.99"}'] * len(vectors),
             "model_id": ["bench@torch"] * len(vectors),
             "run_id": ["bench"] * len(vectors),
+            "is_deleted": [False] * len(vectors),
         }
     )
-    return spark.createDataFrame(frame).repartition(2).persist()
+    return spark.createDataFrame(frame).repartition(2)
 
 
 def main() -> None:
@@ -55,17 +58,25 @@ def main() -> None:
     args = parser.parse_args()
     from qdrant_client import models
 
+    from pipelines.config import Settings
+    from pipelines.lake import LakeConfig, open_lake
     from pipelines.publish.config import PublishConfig
     from pipelines.publish.points import to_point, upsert_rows
+    from pipelines.publish.publisher import point_tables
     from pipelines.publish.store import QdrantStore
+    from pipelines.publish.targets import catalog_table
     from pipelines.spark import build_spark
     from pipelines.spark_config import SparkConfig
 
     work = Path(tempfile.mkdtemp(prefix="bench-publish-"))
     spark = build_spark(SparkConfig(master="local[2]", conf={"spark.ui.enabled": "false"}))
     vectors = _vectors(args.points)
-    rows = _table(spark, vectors)
-    rows.count()
+    lake = open_lake(spark, LakeConfig(root=work / "lake"))
+    target = catalog_table(Settings())
+    version = lake.write(_table(spark, vectors), target.table, "bench")
+    rows = target.points(target.live(lake, version)).persist()  # as publish() holds them
+    assert rows.count() == args.points
+    reads = "spark" if lake.arrow_dataset(target.table) is None else "delta-rs"
     store = QdrantStore(PublishConfig(batch_size=args.batch), None, None, work / "qdrant")
     prepared = [to_point(r.asDict(), "item_id") for r in rows.collect()]
     structs = [
@@ -77,13 +88,14 @@ def main() -> None:
             store.client.upsert(collection, points=structs[i : i + args.batch])
 
     def publisher(collection: str) -> None:
-        upsert_rows(store, collection, rows, "item_id", args.batch, args.points)
+        tables = point_tables(lake, target, version, rows, args.points)
+        upsert_rows(store, collection, tables, target.key, args.batch, args.points)
 
     rates: dict[str, list[float]] = {"raw": [], "publisher": []}
     sides = [("raw", raw), ("publisher", publisher)]
-    # Round -1 warms both sides up, untimed: the first Spark fetch of a session (JIT) took
-    # 0.43 s against 0.1 s after. Then interleaved rounds, so drift hits both sides, each
-    # side going first in every other round.
+    # Round -1 warms both sides up, untimed: a session's first read is slow (Spark's first
+    # fetch, JIT, took 0.43 s against 0.1 s after; delta-rs loads its modules). Then
+    # interleaved rounds, so drift hits both sides, each side going first in every other round.
     for round_ in range(-1, args.rounds):
         for name, run in sides if round_ % 2 == 0 else sides[::-1]:
             collection = f"{name}_{round_ + 1}"
@@ -108,6 +120,7 @@ def main() -> None:
     figures = {
         "points": args.points,
         "batch": args.batch,
+        "publisher_reads": reads,
         "raw_points_per_s": round(raw_rate, 1),
         "publisher_points_per_s": round(ours_rate, 1),
         "rounds": {name: [round(r, 1) for r in values] for name, values in rates.items()},

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from pipelines.lake.errors import LakeError, TableNotFoundError
 
 if TYPE_CHECKING:
+    import pyarrow.dataset as ds
     from pyspark.sql import DataFrame, SparkSession
 
 WriteMode = Literal["overwrite", "append"]
@@ -67,6 +68,11 @@ class TableEngine(ABC):
     def read_path(self, path: Path, version: int | None = None) -> DataFrame:
         """Read a Delta table outside the lake (a source), by its folder."""
         return self._read(Path(path), version)
+
+    def arrow_dataset(self, table: str, version: int | None = None) -> ds.Dataset | None:
+        """A table version as a pyarrow dataset the driver reads itself, with no Spark job;
+        None where this engine reads only through Spark."""
+        return None
 
     def write(self, df: DataFrame, table: str, run_id: str, mode: WriteMode = "overwrite") -> int:
         """Write ``df`` in one Delta commit carrying ``run_id``; returns the new version."""

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from pipelines.lake.base import TableEngine, WriteMode
 
 if TYPE_CHECKING:
+    import pyarrow.dataset as ds
     from deltalake.transaction import AddAction
     from pyspark.sql import DataFrame
 
@@ -35,6 +36,11 @@ class DeltaRsEngine(TableEngine):
         if not files:
             return self.spark.createDataFrame([], schema)
         return self.spark.read.schema(schema).parquet(*files)
+
+    def arrow_dataset(self, table: str, version: int | None = None) -> ds.Dataset:
+        from deltalake import DeltaTable
+
+        return DeltaTable(str(self.path(table)), version=version).to_pyarrow_dataset()
 
     def _write(self, df: DataFrame, path: Path, mode: WriteMode, metadata: dict[str, str]) -> None:
         from pyspark.sql.pandas.types import to_arrow_schema

@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 
 from pipelines.context import RunContext, StageResult
 from pipelines.publish.errors import ReconcileMismatch
-from pipelines.publish.points import delta_state, upsert_rows
+from pipelines.publish.points import delta_state, spark_tables, upsert_rows
 from pipelines.publish.store import VectorStore, point_id
 from pipelines.publish.targets import VectorTable, catalog_table, users_table
 
@@ -66,7 +66,8 @@ def repair(
     keys = diff.missing + diff.stale
     if keys:
         wanted = points.sparkSession.createDataFrame([(k,) for k in keys], ["key"])
-        upsert_rows(store, collection, points.join(wanted, "key"), key_field, size, len(keys))
+        tables = spark_tables(points.join(wanted, "key"), len(keys))
+        upsert_rows(store, collection, tables, key_field, size, len(keys))
 
 
 def reconcile(ctx: RunContext, target: VectorTable, fix: bool = False) -> StageResult:

@@ -7,7 +7,7 @@ live, and how a row becomes a point (key, vector, content_hash, payload, model_i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
     from pipelines.config import Settings
     from pipelines.lake import TableEngine
 
@@ -33,6 +36,8 @@ class VectorTable:
     distinct_vectors: bool
     _live: Callable[[DataFrame], DataFrame]
     _points: Callable[[DataFrame], DataFrame]
+    # the same live rows and points as plain column reads on the driver, where they are that
+    _arrow_points: Callable[[ds.Dataset, int], Iterator[pa.Table]] | None = None
 
     def live(self, lake: TableEngine, version: int | None = None) -> DataFrame:
         """The rows that should be served, from the current or a given table version."""
@@ -42,9 +47,39 @@ class VectorTable:
         """Live rows as POINT_COLUMNS, what the publisher and reconciliation read."""
         return self._points(live).select(*POINT_COLUMNS)
 
+    def arrow_points(
+        self, lake: TableEngine, version: int, batch_rows: int
+    ) -> Iterator[pa.Table] | None:
+        """``points(live(lake, version))`` as Arrow tables of at most ``batch_rows``, read by
+        the driver with no Spark job; None where the engine or this table's points need Spark.
+        """
+        dataset = lake.arrow_dataset(self.table, version)
+        if dataset is None or self._arrow_points is None:
+            return None
+        return self._arrow_points(dataset, batch_rows)
+
 
 def _catalog_points(live: DataFrame) -> DataFrame:
     return live.withColumnRenamed("item_id", "key")
+
+
+def _catalog_arrow_points(dataset: ds.Dataset, batch_rows: int) -> Iterator[pa.Table]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = {name: pc.field(name) for name in POINT_COLUMNS} | {"key": pc.field("item_id")}
+    live = ~pc.field("is_deleted")  # a null flag is not live, as in Spark
+    # one batch and one file read ahead (the defaults, 16 and 4, could hold GBs of vectors)
+    scan = dataset.to_batches(
+        columns=columns,
+        filter=live,
+        batch_size=batch_rows,
+        batch_readahead=1,
+        fragment_readahead=1,
+    )
+    for batch in scan:
+        if batch.num_rows:
+            yield pa.Table.from_batches([batch])
 
 
 def _user_points(live: DataFrame) -> DataFrame:
@@ -72,6 +107,7 @@ def catalog_table(settings: Settings) -> VectorTable:
         distinct_vectors=True,
         _live=lambda rows: rows.filter(~F.col("is_deleted")),
         _points=_catalog_points,
+        _arrow_points=_catalog_arrow_points,
     )
 
 

@@ -7,10 +7,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from pipelines.config import Settings
+from pipelines.lake import LakeConfig, open_lake
 from pipelines.publish import points
 from pipelines.publish.config import PublishConfig
-from pipelines.publish.points import prefetched, records, to_point, upsert_rows
+from pipelines.publish.points import prefetched, records, spark_tables, to_point, upsert_rows
 from pipelines.publish.store import QdrantStore, point_id
+from pipelines.publish.targets import POINT_COLUMNS, catalog_table, users_table
 
 
 def _table(vectors: list) -> pa.Table:
@@ -63,7 +66,8 @@ def test_upsert_rows_sends_every_row_once_however_it_is_chunked(
     store = QdrantStore(PublishConfig(batch_size=2), None, None, tmp_path / "qdrant")
     store.create_collection("c", 2)
     try:
-        assert upsert_rows(store, "c", rows, "item_id", size=2, total=11) == 11
+        tables = spark_tables(rows, 11)
+        assert upsert_rows(store, "c", tables, "item_id", size=2, total=11) == 11
         stored = dict(store.scroll("c", ["item_id", "n"]))
         vectors = store.vectors("c", [point_id(f"K{i}") for i in range(11)])
     finally:
@@ -84,3 +88,38 @@ def test_prefetched_keeps_order_and_reraises_the_producers_error():
         for item in prefetched(items()):
             seen.append(item)
     assert seen == [1, 2, 3]
+
+
+def test_arrow_points_read_the_same_live_rows_as_spark(spark, tmp_path):
+    lake = open_lake(spark, LakeConfig(root=tmp_path))
+    deleted = [False, True, None, False, False, True, False]  # a null flag is not live
+    rows = spark.createDataFrame(
+        [
+            (f"I{i}", [float(i), 0.5], f"c{i}", f'{{"n": {i}}}', "m", "r", flag)
+            for i, flag in enumerate(deleted)
+        ],
+        "item_id string, vector array<float>, content_hash string, payload string,"
+        " model_id string, run_id string, is_deleted boolean",
+    ).repartition(2)
+    target = catalog_table(Settings())
+    version = lake.write(rows, target.table, "run-1")
+
+    tables = list(target.arrow_points(lake, version, batch_rows=2))
+    assert all(t.num_rows <= 2 and t.column_names == POINT_COLUMNS for t in tables)
+    from_arrow = sorted(
+        (r["key"], tuple(r["vector"]), r["payload"]) for t in tables for r in records(t)
+    )
+    spark_rows = target.points(target.live(lake, version)).collect()
+    assert from_arrow == sorted((r.key, tuple(r.vector), r.payload) for r in spark_rows)
+    assert [key for key, *_ in from_arrow] == ["I0", "I3", "I4", "I6"]
+
+
+def test_points_that_need_spark_have_no_arrow_read(spark, tmp_path):
+    lake = open_lake(spark, LakeConfig(root=tmp_path))
+    users = users_table(Settings())
+    lake.write(
+        spark.createDataFrame([("U1", [1.0])], "user_id string, vector array<float>"),
+        users.table,
+        "r",
+    )
+    assert users.arrow_points(lake, 0, batch_rows=10) is None

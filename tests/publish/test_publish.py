@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from pipelines.client import CatalogClient
 from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.publish import publisher
 from pipelines.publish.errors import NotValidatedError, ReconcileMismatch, VectorStoreUnavailable
 from pipelines.publish.publisher import rollback
 from pipelines.publish.reconcile import reconcile_catalog
@@ -55,11 +56,33 @@ def test_republish_is_idempotent(lake):
     assert _ids(lake) == before and lake.store.count("catalog") == 60
 
 
-def test_tombstones_delete_points(lake):
+@pytest.fixture
+def spark_fetches(monkeypatch) -> list[int]:
+    """Row counts of the publisher's Spark fetches, where it could not read the table itself."""
+    fetches, fetch = [], publisher.spark_tables
+    monkeypatch.setattr(
+        publisher, "spark_tables", lambda rows, n: fetches.append(n) or fetch(rows, n)
+    )
+    return fetches
+
+
+def test_tombstones_delete_points(lake, spark_fetches):
     lake.write_source(make_catalog(60).iloc[2:])
     lake.run(*ALL)
     assert lake.store.count("catalog") == 58
     assert point_id("I0001") not in _ids(lake)
+    [*_, full] = lake.run(*ALL, full_refresh=True)  # a new collection, filled from live rows
+    assert full.details["mode"] == "full" and lake.store.count("catalog") == 58
+    assert point_id("I0001") not in _ids(lake) and spark_fetches == []  # delta-rs read them
+
+
+def test_full_publish_fetches_through_spark_where_the_engine_cannot_read(
+    lake, monkeypatch, spark_fetches
+):
+    monkeypatch.setattr(lake.ctx.lake, "arrow_dataset", lambda table, version=None: None)
+    before = _ids(lake)
+    [*_, full] = lake.run(*ALL, full_refresh=True)
+    assert full.details["mode"] == "full" and _ids(lake) == before and spark_fetches == [60]
 
 
 def test_failed_validation_blocks_publishing(lake):
