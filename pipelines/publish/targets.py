@@ -53,10 +53,10 @@ class VectorTable:
         """``points(live(lake, version))`` as Arrow tables of at most ``batch_rows``, read by
         the driver with no Spark job; None where the engine or this table's points need Spark.
         """
-        dataset = lake.arrow_dataset(self.table, version)
-        if dataset is None or self._arrow_points is None:
+        if self._arrow_points is None:
             return None
-        return self._arrow_points(dataset, batch_rows)
+        dataset = lake.arrow_dataset(self.table, version)
+        return None if dataset is None else self._arrow_points(dataset, batch_rows)
 
 
 def _catalog_points(live: DataFrame) -> DataFrame:
