@@ -3,11 +3,13 @@
 
 Daily: embed the product catalog (only new or changed rows), validate the vectors with Great
 Expectations, publish them to Qdrant behind the `catalog` alias (which moves only when
-validation passed), and reconcile Delta with Qdrant.
+validation passed), and reconcile Delta with Qdrant. Last, even after a failed task, `maintain`
+vacuums the Delta tables and sweeps leftovers; the run's state is that of the tasks before it.
 
 Each task is a `spark-submit` of a `jobs/` entry point against the `spark_default`
 connection; the DAG run's id is stamped on table commits and collection names.
-Trigger with `full_refresh=true` to publish a new collection and cut the alias over.
+Trigger with `full_refresh=true` to publish a new collection and cut the alias over, and with
+`allow_mass_delete=true` to let the catalog's deletions exceed `[catalog] max_delete_fraction`.
 """
 
 from datetime import datetime
@@ -23,12 +25,30 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params={"full_refresh": Param(False, type="boolean", description="publish a new collection")},
+    params={
+        "full_refresh": Param(False, type="boolean", description="publish a new collection"),
+        "allow_mass_delete": Param(
+            False,
+            type="boolean",
+            description="allow this run to tombstone more than [catalog] max_delete_fraction"
+            " of the live items",
+        ),
+    },
     tags=["embeddings", "catalog", "qdrant"],
     doc_md=__doc__,
 ) as dag:
-    embed = spark_job("embed_catalog", "embed_catalog", outlets=[table_asset("embeddings/catalog")])
-    validate = spark_job("validate_catalog", "validate_catalog", terminal=True)
+    embed = spark_job(
+        "embed_catalog",
+        "embed_catalog",
+        extra_args=["--allow-mass-delete", "{{ params.allow_mass_delete }}"],
+        outlets=[table_asset("embeddings/catalog")],
+    )
+    validate = spark_job(
+        "validate_catalog",
+        "validate_catalog",
+        terminal=True,
+        outlets=[table_asset("embeddings/catalog", validated=True)],
+    )
     publish = spark_job(
         "publish_catalog",
         "publish_catalog",
@@ -36,4 +56,6 @@ with DAG(
         env_vars=QDRANT_KEY,
     )
     reconcile = spark_job("reconcile_catalog", "reconcile_catalog", env_vars=QDRANT_KEY)
-    embed >> validate >> publish >> reconcile
+    # a teardown, not just all_done: a plain last task's success would mark a failed run success
+    maintain = spark_job("maintain", "maintain").as_teardown()
+    embed >> validate >> publish >> reconcile >> maintain

@@ -1,10 +1,11 @@
 """
 ### recs_and_dedup
 
-After each new version of the catalog embeddings: build the exact top-k neighbour graph (and
-its outliers), cluster near-duplicates, derive item-to-item recommendations, then score dedup
-and recs against the labeled data when an evaluation set is configured (`[evaluate]
-dedup_gold`, or `[evaluate] recs_items = true`); otherwise `evaluate` is skipped.
+After each version of the catalog embeddings that passed validation (the asset
+`embeddings_catalog_validated`): build the exact top-k neighbour graph (and its outliers),
+cluster near-duplicates, derive item-to-item recommendations, then score dedup and recs
+against the labeled data when an evaluation set is configured (`[evaluate] dedup_gold`, or
+`[evaluate] recs_items = true`); otherwise `evaluate` is skipped.
 
 Each task but the gate is a `spark-submit` of a `jobs/` entry point against the
 `spark_default` connection; the DAG run's id is stamped on table commits.
@@ -18,7 +19,7 @@ from pipelines.orchestrate import DEFAULT_ARGS, spark_job, stage_gate, table_ass
 
 with DAG(
     dag_id="recs_and_dedup",
-    schedule=[table_asset("embeddings/catalog")],
+    schedule=[table_asset("embeddings/catalog", validated=True)],
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -36,7 +36,12 @@ with DAG(
         extra_args=INTERVAL_ARGS,
         outlets=[table_asset("events/clean"), table_asset("embeddings/users")],
     )
-    validate = spark_job("validate_users", "validate_users", terminal=True)
+    validate = spark_job(
+        "validate_users",
+        "validate_users",
+        terminal=True,
+        outlets=[table_asset("embeddings/users", validated=True)],
+    )
     publish = spark_job("publish_users", "publish_users", env_vars=QDRANT_KEY)
     reconcile = spark_job("reconcile_users", "reconcile_users", env_vars=QDRANT_KEY)
     cooc = spark_job(

@@ -7,10 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-from pipelines.errors import PipelineError
-
 log = logging.getLogger("pipelines")
 VECTOR_TABLES = ["catalog", "users"]  # the embeddings tables served behind an alias
+DEBUG_HELP = "print the traceback of a failure"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,14 +17,22 @@ def _parser() -> argparse.ArgumentParser:
     from pipelines.stages import STAGE_NAMES
 
     parser = argparse.ArgumentParser(prog="pipelines", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="TOML settings file (default: ./pipelines.toml)")
+    # after the command too; SUPPRESS keeps a --debug given before it
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="run stages (default: all configured)")
     run.add_argument("--stage", action="append", choices=STAGE_NAMES, help="repeatable")
     run.add_argument("--run-id", help="run id stamped on commits (default: manual__<utc time>)")
     run.add_argument("--summary", type=Path, help="write the per-stage summary JSON here")
     run.add_argument("--full-refresh", action="store_true", help="publish a new collection")
+    run.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="let this run tombstone more than [catalog] max_delete_fraction of the rows",
+    )
     add_interval_arguments(run)
     export = sub.add_parser("export", parents=[common], help="export a table to one file")
     export.add_argument("table", help="e.g. embeddings/catalog")
@@ -67,27 +74,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging() -> None:
+def _setup_logging(debug: bool) -> None:
     from rich.logging import RichHandler
 
     handler = RichHandler(show_path=False, rich_tracebacks=False, log_time_format="[%X]")
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
-    logging.getLogger("pipelines").setLevel(logging.INFO)
+    logging.getLogger("pipelines").setLevel(logging.DEBUG if debug else logging.INFO)
+    if not debug:
+        from pipelines.jobs import quiet_spark_error_loggers
+
+        quiet_spark_error_loggers()
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 on success, 2 for a terminal failure, 75 for a transient one, 1 for a bug."""
     args = _parser().parse_args(argv)
-    _setup_logging()
+    _setup_logging(args.debug)
     from pipelines import commands
     from pipelines.config import load_settings
+    from pipelines.jobs import report_failure
 
     try:
         settings = load_settings(args.config)
         handler = getattr(commands, f"cmd_{args.command}")
         return handler(settings, args)
-    except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        return report_failure(exc, args.debug)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.jobs import parse_interval
 
     interval = parse_interval(args.interval_start, args.interval_end)
-    with open_context(settings, args.run_id, args.full_refresh, interval) as ctx:
+    with open_context(
+        settings, args.run_id, args.full_refresh, interval,
+        allow_mass_delete=args.allow_mass_delete,
+    ) as ctx:  # fmt: skip
         _summary(run_stages(ctx, stages), args.summary)
     return 0
 
@@ -126,15 +129,39 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType
+# a spreadsheet runs a cell starting with one of these as a formula
+FORMULA_START = r"^[=+@\t\r-]"
 
+
+def _formula_safe(column):
+    from pyspark.sql import functions as F
+
+    return F.when(column.rlike(FORMULA_START), F.concat(F.lit("'"), column)).otherwise(column)
+
+
+def _csv_ready(df):
+    """Nested columns as JSON text, binary as base64, strings safe to open in a spreadsheet."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, BinaryType, MapType, StringType, StructType
+
+    columns = []
+    for field in df.schema.fields:
+        column = df[field.name]
+        if isinstance(field.dataType, ArrayType | MapType | StructType):
+            column = F.to_json(column)
+        elif isinstance(field.dataType, BinaryType):
+            column = F.base64(column)
+        elif isinstance(field.dataType, StringType):
+            column = _formula_safe(column)
+        columns.append(column.alias(field.name))
+    return df.select(*columns)
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     with open_context(settings) as ctx:
         df = ctx.lake.read(args.table, args.version)
         if args.format == "csv":
-            arrays = [f.name for f in df.schema.fields if isinstance(f.dataType, ArrayType)]
-            df = df.select(*[F.to_json(c).alias(c) if c in arrays else c for c in df.columns])
+            df = _csv_ready(df)
         with tempfile.TemporaryDirectory(dir=args.out.parent.resolve()) as tmp:
             writer = df.coalesce(1).write.mode("overwrite")
             folder = Path(tmp) / "out"

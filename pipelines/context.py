@@ -34,6 +34,8 @@ class RunContext:
     lake: TableEngine
     run_id: str
     full_refresh: bool = False
+    # a run may tombstone more than [catalog] max_delete_fraction of the live rows
+    allow_mass_delete: bool = False
     # a scheduled run's data interval [start, end): stages that read events take only these
     interval: tuple[datetime, datetime] | None = None
     _store: VectorStore | None = field(default=None, repr=False)

@@ -13,8 +13,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 JOBS = REPO / "jobs"
 SPARK_CONN_ID = os.environ.get("PIPELINES_SPARK_CONN_ID", "spark_default")
-QDRANT_CONN_ID = "qdrant_default"
-# the key travels in the job's environment, rendered from the connection (masked in the UI)
+# the key travels in the job's environment, rendered from the connection (masked in the UI);
+# SparkJobOperator drops it where spark-submit would copy it onto its command line
 QDRANT_KEY = {
     "PIPELINES__QDRANT__API_KEY": "{% set c = conn.get('qdrant_default') %}"
     "{{ (c.password or '') if c else '' }}"
@@ -57,24 +57,32 @@ def lake_root() -> Path:
     return path if path.is_absolute() else (config.parent / path).resolve()
 
 
-def table_asset(table: str):
+def table_asset(table: str, *, validated: bool = False):
+    """The Asset of a lake table, or (``validated``) of its versions that passed validation.
+
+    The validated one keeps the table's path and adds a query: Airflow drops URI fragments,
+    so ``#validated`` would name the table's own asset.
+    """
     from airflow.sdk import Asset
 
-    return Asset(name=table.replace("/", "_"), uri=(lake_root() / table).as_uri())
+    name, uri = table.replace("/", "_"), (lake_root() / table).as_uri()
+    if validated:
+        return Asset(name=f"{name}_validated", uri=f"{uri}?validated=true")
+    return Asset(name=name, uri=uri)
 
 
 def spark_job(task_id: str, job: str, *, terminal: bool = False, **kwargs):
-    """A SparkSubmitOperator running ``jobs/<job>.py`` with the DAG run's id.
+    """A SparkJobOperator running ``jobs/<job>.py`` with the DAG run's id.
 
     ``terminal`` tasks (validation) get no retries: a failed check does not pass on retry.
     The Qdrant API key, if any, comes from the ``qdrant_default`` connection's password.
     """
-    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+    from pipelines.airflow_operator import SparkJobOperator
 
     if terminal:
         kwargs["retries"] = 0
     args = ["--config", config_path(), "--run-id", "{{ run_id }}"]
-    return SparkSubmitOperator(
+    return SparkJobOperator(
         task_id=task_id,
         application=str(JOBS / f"{job}.py"),
         conn_id=SPARK_CONN_ID,

@@ -60,6 +60,7 @@ STAGES: list[Stage] = [
     Stage("cooccurrence", "pipelines.users.stage:build_cooccurrence", _events),
     Stage("recs-users", "pipelines.recs.users:user_recs", _events),
     Stage("evaluate", "pipelines.evaluate.stage:evaluate", _evaluation),
+    Stage("maintain", "pipelines.maintain.stage:maintain", lambda settings: True),
 ]
 STAGE_NAMES = [stage.name for stage in STAGES]
 
@@ -82,25 +83,48 @@ def open_context(
     run_id: str | None = None,
     full_refresh: bool = False,
     interval: tuple[datetime, datetime] | None = None,
+    allow_mass_delete: bool = False,
 ) -> Iterator[RunContext]:
+    from pyspark.sql import SparkSession
+
+    from pipelines.io.workdirs import stage_workdir
     from pipelines.lake import open_lake
+
+    ours = SparkSession.getActiveSession() is None
+    with stage_workdir(settings.lake.root / "_work" / "spark", "spark") as local_dir:
+        spark = _spark(settings, local_dir if ours else None)
+        ctx = RunContext(
+            settings,
+            spark,
+            open_lake(spark, settings.lake),
+            run_id or new_run_id(),
+            full_refresh=full_refresh,
+            allow_mass_delete=allow_mass_delete,
+            interval=interval,
+        )
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+            if ours:  # its scratch folder goes with the workdir; a killed run's is swept
+                spark.stop()
+
+
+def _spark(settings: Settings, local_dir):
     from pipelines.spark import build_spark
 
-    spark = build_spark(settings.spark)
-    lake = open_lake(spark, settings.lake)
-    ctx = RunContext(
-        settings, spark, lake, run_id or new_run_id(), full_refresh=full_refresh, interval=interval
-    )
-    try:
-        yield ctx
-    finally:
-        ctx.close()
+    config = settings.spark
+    if local_dir is not None and config.master.startswith("local"):
+        conf = {"spark.local.dir": str(local_dir), **config.conf}
+        config = config.model_copy(update={"conf": conf})
+    return build_spark(config)
 
 
 def run_stages(ctx: RunContext, stages: list[Stage]) -> list[StageResult]:
     results = []
     for stage in stages:
         log.info("stage %s: starting (run %s)", stage.name, ctx.run_id)
+        ctx.lake.begin()
         try:
             results.append(stage.load()(ctx))
         except PipelineError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -89,3 +90,35 @@ def _toml(value) -> str:
     if isinstance(value, int | float):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Reliability scenarios (pytest.mark.scenario) and their outcomes, for README's table
+# (tests/reliability/make_table.py).
+RESULTS = Path(__file__).parent / "reliability" / "results" / "scenarios.json"
+_outcomes: dict[str, dict] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    marker = item.get_closest_marker("scenario")
+    if marker is None or report.when not in ("setup", "call"):
+        return
+    if report.when == "setup" and report.passed:
+        return
+    name, outcome = marker.args
+    _outcomes[item.nodeid] = {
+        "scenario": name,
+        "expected": outcome,
+        "test": item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1] + "::" + item.name,
+        "result": report.outcome,
+    }
+
+
+def pytest_sessionfinish(session):
+    if not _outcomes:
+        return
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    known = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    known.update(_outcomes)
+    RESULTS.write_text(json.dumps(known, indent=2, sort_keys=True))

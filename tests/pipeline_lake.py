@@ -49,7 +49,11 @@ class PipelineLake:
         self.ctx.run_id = f"run-{self.runs}"
         self.ctx.full_refresh = full_refresh
         stages = {stage.name: stage for stage in STAGES}
-        return [stages[name].load()(self.ctx) for name in names]
+        results = []
+        for name in names:
+            self.ctx.lake.begin()
+            results.append(stages[name].load()(self.ctx))
+        return results
 
     def write_source(self, rows: pd.DataFrame) -> None:
         rows.to_csv(self.csv, index=False)

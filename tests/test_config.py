@@ -94,3 +94,13 @@ def test_example_config_is_valid():
     example = Path(__file__).parents[1] / "pipelines.example.toml"
     settings = load_settings(example)
     assert settings.catalog.text_template
+
+
+def test_the_qdrant_key_can_come_from_a_secret_file(tmp_path, monkeypatch):
+    secret = tmp_path / "qdrant_key"
+    secret.write_text("s3cr3t-key\n")
+    monkeypatch.setenv("PIPELINES__QDRANT__API_KEY_FILE", str(secret))
+    assert load_settings(None).qdrant.key() == "s3cr3t-key"
+    secret.unlink()
+    with pytest.raises(ConfigError, match=r"qdrant.api_key_file .*qdrant_key cannot be read"):
+        load_settings(None).qdrant.key()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -15,8 +16,11 @@ from pipelines.context import RunContext, StageResult
 from pipelines.dedup.clusters import canonical, groups_of, stable_ids
 from pipelines.dedup.errors import DedupInputError
 from pipelines.dedup.scoring import SCORED, score_pairs_udf
-from pipelines.embed.source import read_source
-from pipelines.embed.stage import live_rows
+from pipelines.embed.stage import validated_rows
+from pipelines.faults import crash_point
+from pipelines.io.ids import id_column
+from pipelines.io.sources import read_configured
+from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.graph import NEIGHBORS_TABLE
 
 log = logging.getLogger(__name__)
@@ -42,18 +46,18 @@ def candidate_pairs(graph: DataFrame, threshold: float) -> DataFrame:
     return pairs.groupBy("a", "b").agg(F.max("cosine").alias("cosine"))
 
 
-def record_fields(ctx: RunContext, names: list[str]) -> DataFrame:
+def record_fields(ctx: RunContext, names: list[str], workdir: Path) -> DataFrame:
     """item_id, text_length and the named fields of every live item ("text" is the
-    embedded text, other names are catalog source columns)."""
-    live = live_rows(ctx.lake).select("item_id", "text", "text_length")
+    embedded text, other names are catalog source columns, staged in ``workdir``)."""
+    live = validated_rows(ctx).select("item_id", "text", "text_length")
     source_fields = [name for name in names if name != "text"]
     if not source_fields:
         return live
     cfg = ctx.settings.catalog
     needed = [cfg.id_column, *source_fields]
-    source = read_source(ctx.lake, "catalog", cfg.source, cfg.format, needed)
+    source = read_configured(ctx.lake, "catalog", cfg, needed, workdir).rows
     source = source.select(
-        F.trim(F.col(cfg.id_column).cast("string")).alias("item_id"),
+        id_column(F.col(cfg.id_column).cast("string")).alias("item_id"),
         *[F.col(name).cast("string").alias(name) for name in source_fields],
     ).dropDuplicates(["item_id"])
     return live.join(source, "item_id")
@@ -90,17 +94,21 @@ def cluster_rows(matches: list[tuple[str, str]], lengths: dict, previous: dict) 
     return pd.DataFrame(rows, columns=CLUSTER_SCHEMA.fieldNames())
 
 
-def dedup_catalog(ctx: RunContext) -> StageResult:
-    started = time.perf_counter()
-    cfg = ctx.settings.dedup
-    if not ctx.lake.exists(NEIGHBORS_TABLE):
-        raise DedupInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
-    candidates = candidate_pairs(ctx.lake.read(NEIGHBORS_TABLE), cfg.cosine_threshold)
-    fields = record_fields(ctx, list(cfg.weights())).persist()
+def current_pairs(lake) -> DataFrame:
+    """``dedup/pairs`` as decided by the run that wrote the current ``dedup/clusters``: a
+    run killed between its two commits leaves newer pairs that no clusters reflect yet."""
+    version = lake.matching_version(PAIRS_TABLE, CLUSTERS_TABLE)
+    return lake.read(PAIRS_TABLE, version)
+
+
+def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
+    """Score and commit the pairs; (matches, text lengths of matched items, pairs read back)."""
     try:
         pairs = score_pairs(candidates, fields, ctx).withColumn("run_id", F.lit(ctx.run_id))
-        ctx.lake.write(pairs, PAIRS_TABLE, ctx.run_id)
-        written = ctx.lake.read(PAIRS_TABLE)
+        # pairs first: readers take the pairs of the run that wrote the current clusters
+        pairs_version = ctx.lake.write(pairs, PAIRS_TABLE, ctx.run_id)
+        crash_point("dedup.between_commits")
+        written = ctx.lake.read(PAIRS_TABLE, pairs_version)
         matches = [(r.a, r.b) for r in written.filter(F.col("decision") == "match").collect()]
         in_pairs = {item for pair in matches for item in pair}
         members = ctx.spark.createDataFrame([(i,) for i in sorted(in_pairs)], "item_id string")
@@ -111,6 +119,18 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
         }  # fmt: skip
     finally:
         fields.unpersist()
+    return matches, lengths, written
+
+
+def dedup_catalog(ctx: RunContext) -> StageResult:
+    started = time.perf_counter()
+    cfg = ctx.settings.dedup
+    if not ctx.lake.exists(NEIGHBORS_TABLE):
+        raise DedupInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
+    candidates = candidate_pairs(ctx.lake.read(NEIGHBORS_TABLE), cfg.cosine_threshold)
+    with stage_workdir(ctx.settings.lake.root / "_work" / "sources", "dedup") as workdir:
+        fields = record_fields(ctx, list(cfg.weights()), workdir).persist()
+        matches, lengths, written = _pairs(ctx, candidates, fields)
     clusters = cluster_rows(matches, lengths, previous_clusters(ctx))
     frame = ctx.spark.createDataFrame(clusters, CLUSTER_SCHEMA).withColumn(
         "run_id", F.lit(ctx.run_id)

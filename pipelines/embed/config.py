@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import string
 from pathlib import Path
 from typing import Annotated, Literal
@@ -66,6 +67,20 @@ class SourceConfig(BaseModel):
 
     source: Path | None = None
     format: SourceFormat = "csv"
+    # CSV only: the files' text encoding, and whether quoted values may hold line breaks
+    encoding: str = "utf-8"
+    multiline: bool = False
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {value!r}; use a Python codec name such as 'utf-8',"
+                " 'latin-1' or 'cp1252'"
+            ) from None
 
 
 class CatalogConfig(SourceConfig):
@@ -73,6 +88,8 @@ class CatalogConfig(SourceConfig):
     text_template: str = "{title}"
     payload_columns: list[str] = Field(default_factory=list)
     max_text_chars: int = Field(default=2000, ge=16)
+    # a run tombstoning more of the live items than this is refused (a truncated source)
+    max_delete_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
 
     @field_validator("text_template")
     @classmethod

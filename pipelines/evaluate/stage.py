@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from itertools import combinations
 from pathlib import Path
@@ -20,8 +19,7 @@ from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.datasets.febrl import read_gold_pairs
 from pipelines.dedup.errors import DedupInputError
 from pipelines.dedup.stage import CLUSTERS_TABLE, previous_clusters
-from pipelines.embed.source import read_source
-from pipelines.embed.stage import live_rows
+from pipelines.embed.stage import validated_rows
 from pipelines.evaluate.metrics import (
     bcubed,
     evaluate_rankings,
@@ -32,6 +30,9 @@ from pipelines.evaluate.metrics import (
     popularity_ranking,
     random_ranking,
 )
+from pipelines.io.ids import id_column
+from pipelines.io.sources import read_configured
+from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.graph import NEIGHBORS_TABLE, live_vectors
 from pipelines.recs.errors import RecsInputError
 from pipelines.recs.items import without_duplicates
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 
 def _live_items(ctx: RunContext) -> list[str]:
-    live = live_rows(ctx.lake).select("item_id")
+    live = validated_rows(ctx).select("item_id")
     return sorted(r.item_id for r in live.collect())
 
 
@@ -86,11 +87,13 @@ def read_events(ctx: RunContext) -> pd.DataFrame:
     """user_id, item_id, timestamp (numbers or times, ordered) of the [events] source."""
     cfg = ctx.settings.events
     columns = [cfg.user_column, cfg.item_column, cfg.timestamp_column]
-    source = read_source(ctx.lake, "events", cfg.source, cfg.format, columns)
-    names = ("user_id", "item_id", "t")
-    frame = source.select(
-        *[F.col(c).cast("string").alias(n) for c, n in zip(columns, names, strict=True)]
-    ).toPandas()
+    with stage_workdir(ctx.settings.lake.root / "_work" / "sources", "evaluate") as workdir:
+        source = read_configured(ctx.lake, "events", cfg, columns, workdir).rows
+        frame = source.select(
+            id_column(F.col(cfg.user_column).cast("string")).alias("user_id"),
+            id_column(F.col(cfg.item_column).cast("string")).alias("item_id"),
+            F.col(cfg.timestamp_column).cast("string").alias("t"),
+        ).toPandas()
     numeric = pd.to_numeric(frame["t"], errors="coerce")
     if numeric.notna().sum() < len(frame) / 2:  # not epoch numbers: times as text
         numeric = pd.to_datetime(frame["t"], errors="coerce", utc=True, format="mixed")
@@ -155,14 +158,14 @@ def evaluate_user_recs(ctx: RunContext) -> pd.DataFrame:
     blend = settings.recs.cooccurrence_weight
     methods = {"co-occurrence": 1.0, "embeddings": 0.0, f"blend (w={blend})": blend}
     recs_cfg = settings.recs.model_copy(update={"users_top_n": k})
-    staging = settings.lake.root / "_work" / "evaluate" / safe_run_id(ctx.run_id)
+    parent = settings.lake.root / "_work" / "evaluate"
     try:
-        for label, weight in methods.items():
-            recs = recommend(users, items, train, cooc, clusters, recs_cfg, staging / label,
-                             weight=weight, threads=task_threads(ctx.spark))  # fmt: skip
-            rankings[label] = _ranked_lists(recs.toPandas())
+        with stage_workdir(parent, safe_run_id(ctx.run_id)) as staging:
+            for label, weight in methods.items():
+                recs = recommend(users, items, train, cooc, clusters, recs_cfg, staging / label,
+                                 weight=weight, threads=task_threads(ctx.spark))  # fmt: skip
+                rankings[label] = _ranked_lists(recs.toPandas())
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         for frame in (train, items, users, cooc):
             frame.unpersist()
     table = evaluate_rankings(rankings, split.held_out, k)

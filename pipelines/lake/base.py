@@ -2,20 +2,31 @@
 
 Template methods here validate names, stamp the run id and keep history engine-agnostic (both
 engines write the same Delta protocol, so ``deltalake`` reads any table's log); an engine only
-implements ``_read`` and ``_write``.
+implements ``_read``, ``_write`` and ``_merge``.
+
+Concurrent runs: every read of a table's current state pins the version it saw. A write of
+that table then commits only if the table is still at that version, checked under a
+per-table lock that a crashed holder cannot keep (an ``flock``, dropped by the kernel when
+its process dies). A run that lost the race fails with ``ConcurrentWriteError`` (transient:
+a re-run reads the new state) and writes nothing, so no commit is ever built on data another
+run has replaced.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pipelines.lake.errors import LakeError, TableNotFoundError
+from pipelines.io.workdirs import LockTimeout, held
+from pipelines.lake.errors import ConcurrentWriteError, LakeError, TableNotFoundError
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -23,6 +34,8 @@ if TYPE_CHECKING:
 
 WriteMode = Literal["overwrite", "append"]
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)*$")
+ABSENT = -1  # the version a run saw of a table that did not exist yet
+LOCK_WAIT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -31,14 +44,22 @@ class TableVersion:
     timestamp: datetime
     operation: str
     run_id: str | None
+    metadata: dict[str, str]
 
 
 class TableEngine(ABC):
-    name: str = "abstract"
-
     def __init__(self, spark: SparkSession, root: Path):
         self.spark = spark
         self.root = Path(root)
+        # table -> the version this run first saw of it since it last wrote it
+        self.read_versions: dict[str, int] = {}
+        # table -> the version last read, current or not: the inputs a commit records
+        self.inputs: dict[str, int] = {}
+
+    def begin(self) -> None:
+        """Forget what earlier stages read: each stage is its own unit of work."""
+        self.read_versions.clear()
+        self.inputs.clear()
 
     def path(self, table: str) -> Path:
         if not _TABLE_NAME.match(table):
@@ -49,7 +70,10 @@ class TableEngine(ABC):
         return self.root / table
 
     def exists(self, table: str) -> bool:
-        return (self.path(table) / "_delta_log").is_dir()
+        found = (self.path(table) / "_delta_log").is_dir()
+        if not found:  # a run that found no table must not overwrite one made meanwhile
+            self.read_versions.setdefault(table, ABSENT)
+        return found
 
     def version(self, table: str) -> int | None:
         if not self.exists(table):
@@ -59,10 +83,16 @@ class TableEngine(ABC):
         return DeltaTable(str(self.path(table))).version()
 
     def read(self, table: str, version: int | None = None) -> DataFrame:
+        """A version of ``table`` (default: the current one, pinned and remembered as what
+        this run read, so that a later write of it can detect a concurrent commit)."""
         if not self.exists(table):
             raise TableNotFoundError(
                 f"table {table!r} does not exist under {self.root}; run the stage that writes it"
             )
+        if version is None:
+            version = self.version(table)
+            self.read_versions.setdefault(table, version)
+        self.inputs[table] = version
         return self._read(self.path(table), version)
 
     def read_path(self, path: Path, version: int | None = None) -> DataFrame:
@@ -74,24 +104,93 @@ class TableEngine(ABC):
         None where this engine reads only through Spark."""
         return None
 
-    def write(self, df: DataFrame, table: str, run_id: str, mode: WriteMode = "overwrite") -> int:
-        """Write ``df`` in one Delta commit carrying ``run_id``; returns the new version."""
+    def write(
+        self,
+        df: DataFrame,
+        table: str,
+        run_id: str,
+        mode: WriteMode = "overwrite",
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Write ``df`` in one Delta commit carrying ``run_id``, the versions of the tables
+        this run read and ``metadata``; returns the new version. Fails with
+        ``ConcurrentWriteError`` if ``table`` changed since this run read it."""
         path = self.path(table)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._write(df, path, mode, {"run_id": run_id})
-        written = self.version(table)
-        assert written is not None
-        return written
+        info = self._commit_metadata(table, run_id, metadata)
+        self._guarded(table, lambda: self._write(df, table, mode, info))
+        return self._written(table)
 
     def merge(self, df: DataFrame, table: str, keys: list[str], run_id: str) -> int:
         """Upsert ``df`` into ``table`` by ``keys`` with one Delta MERGE (matched rows
         updated, new ones inserted, others untouched); creates the table if missing."""
         if not self.exists(table):
             return self.write(df, table, run_id)
-        self._merge(df, self.path(table), keys, {"run_id": run_id})
-        merged = self.version(table)
-        assert merged is not None
-        return merged
+        info = self._commit_metadata(table, run_id, None)
+        self._guarded(table, lambda: self._merge(df, table, keys, info))
+        return self._written(table)
+
+    def table_lock(self, table: str, timeout_s: float = LOCK_WAIT_S):
+        """The one-writer-at-a-time lock of ``table`` (a context manager)."""
+        lock = self.root / "_locks" / (table.replace("/", "__") + ".lock")
+        return _table_lock(table, lock, timeout_s)
+
+    def check_unchanged(self, table: str) -> None:
+        """Raise ``ConcurrentWriteError`` unless ``table`` is at the version this run read
+        (call under ``table_lock``); a table this run never read is written blindly."""
+        seen = self.read_versions.get(table)
+        if seen is None:
+            return
+        current = self.version(table)
+        current = ABSENT if current is None else current
+        if current != seen:
+            raise ConcurrentWriteError(_conflict_message(table, seen, current, self))
+
+    def commit_metadata(self, table: str, version: int) -> dict[str, str]:
+        """The custom metadata (run id, read versions, ...) of one commit of ``table``."""
+        found = [v for v in self.history(table) if v.version == version]
+        return found[0].metadata if found else {}
+
+    def version_of_run(self, table: str, run_id: str) -> int | None:
+        """The newest version of ``table`` committed by ``run_id``; None if it made none."""
+        return next((v.version for v in self.history(table) if v.run_id == run_id), None)
+
+    def matching_version(self, table: str, anchor: str) -> int | None:
+        """The version of ``table`` written by the run that wrote ``anchor``'s current
+        version (tables one stage writes together); None: the current version, when
+        ``anchor`` does not exist yet or that run did not write ``table``."""
+        if not self.exists(anchor):
+            return None
+        [newest, *_] = self.history(anchor)
+        if newest.run_id is None:
+            return None
+        return self.version_of_run(table, newest.run_id)
+
+    def _commit_metadata(self, table: str, run_id: str, extra: dict | None) -> dict[str, str]:
+        reads = {name: v for name, v in sorted(self.inputs.items()) if name != table}
+        info = {"run_id": run_id, "read_versions": json.dumps(reads)}
+        return info | {key: str(value) for key, value in (extra or {}).items()}
+
+    def _guarded(self, table: str, action) -> None:
+        """Run a write that checks ``check_unchanged`` before its commit; a failure that is
+        the disk's (full, read-only) is named as such."""
+        from pipelines.lake.errors import io_failure
+
+        try:
+            action()
+        except LakeError:
+            raise
+        except Exception as exc:
+            failure = io_failure(exc, self.path(table))
+            if failure is None:
+                raise
+            raise failure from exc
+
+    def _written(self, table: str) -> int:
+        self.read_versions.pop(table, None)
+        written = self.version(table)
+        assert written is not None
+        return written
 
     def history(self, table: str) -> list[TableVersion]:
         if not self.exists(table):
@@ -104,21 +203,47 @@ class TableEngine(ABC):
     def _read(self, path: Path, version: int | None) -> DataFrame: ...
 
     @abstractmethod
-    def _write(self, df: DataFrame, path: Path, mode: WriteMode, metadata: dict[str, str]) -> None:
-        """Write and commit atomically: on failure the table stays at its previous version."""
+    def _write(self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str]) -> None:
+        """Write and commit atomically, the commit under ``table_lock`` after
+        ``check_unchanged``: on failure the table stays at its previous version."""
 
     @abstractmethod
-    def _merge(self, df: DataFrame, path: Path, keys: list[str], metadata: dict[str, str]) -> None:
-        """MERGE by ``keys`` in one commit: on failure the table stays as it was."""
+    def _merge(self, df: DataFrame, table: str, keys: list[str], metadata: dict[str, str]) -> None:
+        """MERGE by ``keys`` in one commit, likewise guarded: on failure the table stays."""
+
+
+@contextmanager
+def _table_lock(table: str, lock: Path, timeout_s: float) -> Iterator[None]:
+    try:
+        with held(lock, timeout_s) as fd:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}\n".encode())
+            yield
+    except LockTimeout:
+        raise ConcurrentWriteError(
+            f"{table} is being written by another run (lock {lock} held for over"
+            f" {timeout_s:.0f} s); nothing was written: let that run finish, then re-run"
+        ) from None
+
+
+def _conflict_message(table: str, seen: int, current: int, engine: TableEngine) -> str:
+    by = next((v.run_id for v in engine.history(table) if v.version == current), None)
+    saw = "no table" if seen == ABSENT else f"version {seen}"
+    return (
+        f"{table} changed while this run worked: it read {saw}, but version {current}"
+        f"{f' (run {by})' if by else ''} was committed since; nothing was written."
+        " Re-run the stage: it will start from the new version"
+    )
 
 
 def _to_version(entry: dict) -> TableVersion:
-    run_id = entry.get("run_id")
-    if run_id is None and entry.get("userMetadata"):  # delta-spark stores it here
-        run_id = json.loads(entry["userMetadata"]).get("run_id")
+    metadata = {k: v for k, v in entry.items() if isinstance(v, str)}
+    if entry.get("userMetadata"):  # delta-spark stores it here
+        metadata |= json.loads(entry["userMetadata"])
     return TableVersion(
         version=int(entry["version"]),
         timestamp=datetime.fromtimestamp(entry["timestamp"] / 1000, tz=UTC),
         operation=str(entry.get("operation", "")),
-        run_id=run_id,
+        run_id=metadata.get("run_id"),
+        metadata=metadata,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 EngineName = Literal["delta-rs", "delta-spark"]
 
@@ -15,3 +15,5 @@ class LakeConfig(BaseModel):
 
     root: Path = Path("./lakehouse")
     engine: EngineName = "delta-rs"
+    # the maintain stage's VACUUM keeps every version committed within this many hours
+    retention_hours: float = Field(default=168.0, ge=0)

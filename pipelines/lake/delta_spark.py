@@ -24,8 +24,6 @@ def delta_jar_available(spark: SparkSession) -> bool:
 
 
 class DeltaSparkEngine(TableEngine):
-    name = "delta-spark"
-
     def __init__(self, spark: SparkSession, root: Path):
         if not delta_jar_available(spark):
             raise EngineUnavailableError(
@@ -42,29 +40,34 @@ class DeltaSparkEngine(TableEngine):
             reader = reader.option("versionAsOf", version)
         return reader.load(str(path))
 
-    def _write(self, df: DataFrame, path: Path, mode: WriteMode, metadata: dict[str, str]) -> None:
-        (
-            df.write.format("delta")
-            .mode(mode)
-            .option("userMetadata", json.dumps(metadata))
-            .option("overwriteSchema", str(mode == "overwrite").lower())
-            .save(str(path))
-        )
+    def _write(self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str]) -> None:
+        # Spark writes and commits in one job: the lock spans it, so no commit slips between
+        with self.table_lock(table):
+            self.check_unchanged(table)
+            (
+                df.write.format("delta")
+                .mode(mode)
+                .option("userMetadata", json.dumps(metadata))
+                .option("overwriteSchema", str(mode == "overwrite").lower())
+                .save(str(self.path(table)))
+            )
 
-    def _merge(self, df: DataFrame, path: Path, keys: list[str], metadata: dict[str, str]) -> None:
+    def _merge(self, df: DataFrame, table: str, keys: list[str], metadata: dict[str, str]) -> None:
         from delta.tables import DeltaTable
 
         condition = " AND ".join(f"t.{key} = s.{key}" for key in keys)
         conf = "spark.databricks.delta.commitInfo.userMetadata"
         self.spark.conf.set(conf, json.dumps(metadata))
         try:
-            (
-                DeltaTable.forPath(self.spark, str(path))
-                .alias("t")
-                .merge(df.alias("s"), condition)
-                .whenMatchedUpdateAll()
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
+            with self.table_lock(table):
+                self.check_unchanged(table)
+                (
+                    DeltaTable.forPath(self.spark, str(self.path(table)))
+                    .alias("t")
+                    .merge(df.alias("s"), condition)
+                    .whenMatchedUpdateAll()
+                    .whenNotMatchedInsertAll()
+                    .execute()
+                )
         finally:
             self.spark.conf.unset(conf)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, IntegerType, LongType, StringType, StructField, StructType
 
 from pipelines.context import RunContext, StageResult, safe_run_id
-from pipelines.embed.stage import EMBEDDINGS_TABLE, live_rows
+from pipelines.embed.stage import live_rows, validated_version
+from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.blocks import KeyBlock, top_k_udf, write_key_block
 from pipelines.neighbors.config import NeighborsConfig
 from pipelines.spark import task_threads
@@ -44,6 +44,8 @@ MANIFEST = StructType(
 
 
 def live_vectors(ctx: RunContext, version: int | None = None) -> DataFrame:
+    """item_id, vector of a catalog version (default: the newest validated one)."""
+    version = validated_version(ctx) if version is None else version
     return live_rows(ctx.lake, version).select("item_id", "vector")
 
 
@@ -124,16 +126,15 @@ def outliers(graph: DataFrame, mads: float) -> DataFrame:
 def build_neighbors(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
     cfg = ctx.settings.neighbors
-    version = ctx.lake.version(EMBEDDINGS_TABLE)
+    version = validated_version(ctx)
     root = cfg.staging_dir or ctx.settings.lake.root / "_work" / "neighbors"
-    staging = root / safe_run_id(ctx.run_id)
     vectors = live_vectors(ctx, version).persist()
     try:
-        graph, blocks = neighbor_graph(vectors, cfg, staging, task_threads(ctx.spark))
-        graph_version = ctx.lake.write(graph, NEIGHBORS_TABLE, ctx.run_id)
+        with stage_workdir(root, safe_run_id(ctx.run_id)) as staging:
+            graph, blocks = neighbor_graph(vectors, cfg, staging, task_threads(ctx.spark))
+            graph_version = ctx.lake.write(graph, NEIGHBORS_TABLE, ctx.run_id)
     finally:
         vectors.unpersist()
-        shutil.rmtree(staging, ignore_errors=True)
     written = ctx.lake.read(NEIGHBORS_TABLE, graph_version)
     odd = outliers(written, cfg.outlier_mads).withColumn("run_id", F.lit(ctx.run_id))
     ctx.lake.write(odd, OUTLIERS_TABLE, ctx.run_id)

@@ -19,6 +19,11 @@ class PublishConfig(BaseModel):
     retry_wait_s: float = Field(default=0.5, ge=0.0)
     retry_max_wait_s: float = Field(default=8.0, ge=0.0)
     timeout_s: int = Field(default=30, ge=1)
+    # a whole publish (every store call and its retries) gives up after this many seconds
+    deadline_s: float = Field(default=1800.0, ge=1)
+    # changes up to this many points are applied to the served collection in place (a kill
+    # mid-way shows readers a half-applied version); more are staged in a new collection
+    inplace_max_points: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _users_apart_from_catalog(self) -> PublishConfig:

@@ -13,6 +13,14 @@ class VectorStoreUnavailable(PublishError):
     transient = True
 
 
+class PublishDeadlineExceeded(VectorStoreUnavailable):
+    """The publish ran past [publish] deadline_s; a later run may be faster."""
+
+
+class VectorStoreLocked(PublishError):
+    """Another process holds the embedded store's folder: a retry right away cannot help."""
+
+
 class VectorStoreAuthError(PublishError):
     """The store rejected the credentials: retrying cannot help."""
 

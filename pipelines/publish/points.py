@@ -18,6 +18,7 @@ import pyarrow as pa  # noqa: TC002 (used at run time by callers)
 import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
+from pipelines.faults import crash_point
 from pipelines.publish.store import Point, VectorStore, point_id
 from pipelines.publish.targets import POINT_COLUMNS
 
@@ -142,13 +143,13 @@ def upsert_rows(
     done = 0
     bar = tqdm(total=total, desc=f"upsert {collection}", unit="pt", disable=total < 5000)
     with bar, collector_paused():
-        # Points are built here, not in the prefetch thread: there they held the GIL while
-        # the store's SQLite commits waited for it (publisher/raw 0.899-0.915 in three runs
-        # before; after, 0.919-0.958 in six of eight, 0.83-0.84 in two).
+        # points are built here, not in the prefetch thread, which held the GIL the store's
+        # SQLite commits waited for
         for batch in batches(tables, key_field, size):
             store.upsert(collection, batch)
             done += len(batch)
             bar.update(len(batch))
+            crash_point("publish.mid_upsert")
     return done
 
 

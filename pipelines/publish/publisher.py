@@ -5,8 +5,11 @@ Full (no alias yet, a new model, or a full refresh): a new collection named from
 and run id is filled, checked (point count == live rows), and only then the alias moves to it
 in one operation. On any failure the new collection is dropped and the alias stays. Older
 collections beyond ``keep_collections`` are removed; the previous one stays for rollback.
-Incremental: the collection behind the alias is reconciled with the table (upserts for new
-and changed rows, deletes for tombstones).
+
+Incremental (the same model, some rows changed): readers must never see a half-applied
+version, and a killed upsert would leave one, so by default the changed version is staged
+like a full publish ("staged": a new collection, then the alias move). Only a change of at
+most ``inplace_max_points`` points is applied to the served collection in place.
 """
 
 from __future__ import annotations
@@ -125,18 +128,9 @@ def publish(ctx: RunContext, target: VectorTable) -> StageResult:
     try:
         rows = points.count()
         model_id = _model_id(target, points)
-        served = ctx.store.alias_target(target.alias)
-        history = publications(ctx.lake, target.alias)
-        same_model = bool(history) and history[-1].model_id == model_id
-        if served is None or not same_model or ctx.full_refresh:
-            mode, collection = "full", full_publish(ctx, target, version, points, model_id, rows)
-            details = {"dropped": prune(ctx, target, collection)}
-        else:
-            mode, collection = "incremental", served
-            diff = compare(points, ctx.store, collection)
-            size = ctx.settings.publish.batch_size
-            repair(points, ctx.store, collection, diff, target.key, size)
-            details = {"changes": diff.summary()}
+        with ctx.store.deadline(ctx.settings.publish.deadline_s):
+            published = _publish_points(ctx, target, version, points, model_id, rows)
+        mode, collection, details = published
     finally:
         points.unpersist()
     now = datetime.now(UTC)
@@ -161,6 +155,46 @@ def publish(ctx: RunContext, target: VectorTable) -> StageResult:
         table_version=version,
         details={"mode": mode, "collection": collection, "alias": target.alias, **details},
     )
+
+
+def _publish_points(
+    ctx: RunContext,
+    target: VectorTable,
+    version: int,
+    points: DataFrame,
+    model_id: str,
+    rows: int,
+) -> tuple[str, str, dict]:
+    served = ctx.store.alias_target(target.alias)
+    history = publications(ctx.lake, target.alias)
+    same_model = bool(history) and history[-1].model_id == model_id
+    if served is None or not same_model or ctx.full_refresh:
+        collection = full_publish(ctx, target, version, points, model_id, rows)
+        return "full", collection, {"dropped": prune(ctx, target, collection)}
+    return _incremental(ctx, target, version, points, served, model_id, rows)
+
+
+def _incremental(
+    ctx: RunContext,
+    target: VectorTable,
+    version: int,
+    points: DataFrame,
+    served: str,
+    model_id: str,
+    rows: int,
+) -> tuple[str, str, dict]:
+    """Apply the table's changes since the served collection: in place when there are at
+    most ``inplace_max_points`` of them, else staged in a new collection."""
+    diff = compare(points, ctx.store, served)
+    changes = diff.summary()
+    if diff.clean:
+        return "unchanged", served, {"changes": changes}
+    cfg = ctx.settings.publish
+    if sum(changes.values()) <= cfg.inplace_max_points:
+        repair(points, ctx.store, served, diff, target.key, cfg.batch_size)
+        return "incremental", served, {"changes": changes}
+    collection = full_publish(ctx, target, version, points, model_id, rows)
+    return "staged", collection, {"changes": changes, "dropped": prune(ctx, target, collection)}
 
 
 def publish_catalog(ctx: RunContext) -> StageResult:

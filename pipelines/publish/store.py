@@ -1,30 +1,43 @@
 """The vector store interface, and Qdrant behind it (embedded on-disk mode or a server).
 
 Every call goes through ``_call``: transient failures (refused connections, timeouts, 5xx,
-429) are retried with exponential backoff by tenacity, a bounded number of times; auth
-failures stop at once. Errors name the store but never the API key.
+429) are retried with exponential backoff by tenacity, a bounded number of times and never
+past a deadline the publisher sets; auth failures stop at once. Errors name the store but
+never the API key or credentials inside the URL.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 from tenacity import (
+    RetryCallState,
     RetryError,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_any,
     wait_exponential,
 )
 
 from pipelines.publish.config import PublishConfig
-from pipelines.publish.errors import PublishError, VectorStoreAuthError, VectorStoreUnavailable
+from pipelines.publish.errors import (
+    PublishDeadlineExceeded,
+    PublishError,
+    VectorStoreAuthError,
+    VectorStoreLocked,
+    VectorStoreUnavailable,
+)
+from pipelines.redact import redact_url, scrub
 
 if TYPE_CHECKING:
     from pipelines.config import Settings
@@ -53,10 +66,34 @@ class Hit:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Deadline:
+    seconds: float
+    at: float  # time.monotonic()
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(seconds, time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+
 class VectorStore(ABC):
     """What publishing, reconciliation and queries need from a vector store."""
 
     description: str
+    _deadline: Deadline | None = None
+
+    @contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        """Inside, calls stop retrying once ``seconds`` have passed, and later calls raise
+        ``PublishDeadlineExceeded`` ([publish] deadline_s)."""
+        previous, self._deadline = self._deadline, Deadline.after(seconds)
+        try:
+            yield
+        finally:
+            self._deadline = previous
 
     @abstractmethod
     def create_collection(self, name: str, dimension: int) -> None: ...
@@ -104,8 +141,7 @@ class VectorStore(ABC):
 def open_store(settings: Settings) -> VectorStore:
     """Qdrant from [qdrant]: a server when ``url`` is set, else embedded under the lake."""
     qdrant = settings.qdrant
-    key = (qdrant.api_key.get_secret_value() if qdrant.api_key else "") or None
-    return QdrantStore(settings.publish, qdrant.url, key, settings.qdrant_path)
+    return QdrantStore(settings.publish, qdrant.url, qdrant.key(), settings.qdrant_path)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -119,6 +155,30 @@ def _is_transient(exc: BaseException) -> bool:
     )
 
 
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _open_embedded(path: Path):
+    from qdrant_client import QdrantClient
+
+    try:
+        return QdrantClient(path=str(path))
+    except RuntimeError as exc:
+        if "already accessed by another instance" not in str(exc):
+            raise
+        raise VectorStoreLocked(
+            f"embedded Qdrant at {path} is in use by another process, and embedded Qdrant"
+            " allows one process at a time; wait for the other run to finish, or run a Qdrant"
+            " server and set [qdrant] url (see docker-compose.yml)"
+        ) from None
+
+
 class QdrantStore(VectorStore):
     def __init__(
         self, config: PublishConfig, url: str | None, api_key: str | None, path: Path | None
@@ -126,8 +186,9 @@ class QdrantStore(VectorStore):
         from qdrant_client import QdrantClient
 
         self.config = config
+        self._secrets = (api_key, urlsplit(url).password if url else None)
         if url:
-            self.description = f"Qdrant server {url}"
+            self.description = f"Qdrant server {redact_url(url)}"
             self.client = QdrantClient(
                 url=url, api_key=api_key, timeout=config.timeout_s, check_compatibility=False
             )
@@ -135,13 +196,33 @@ class QdrantStore(VectorStore):
             assert path is not None
             path.mkdir(parents=True, exist_ok=True)
             self.description = f"embedded Qdrant at {path}"
-            self.client = QdrantClient(path=str(path))
+            self.client = _open_embedded(path)
 
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        from qdrant_client.http.exceptions import UnexpectedResponse
+    def _scrub(self, text: str) -> str:
+        return scrub(text, *self._secrets)
 
-        retrying = Retrying(
-            stop=stop_after_attempt(self.config.retry_attempts),
+    def _leaks(self, exc: BaseException) -> bool:
+        return any(self._scrub(str(e)) != str(e) for e in _exception_chain(exc))
+
+    def _raise(self, error: PublishError, cause: BaseException) -> NoReturn:
+        # a cause that repeats the key would print it in any traceback
+        raise error from (None if self._leaks(cause) else cause)
+
+    def _past_deadline(self, state: RetryCallState) -> bool:
+        # stop rather than sleep into the deadline
+        return self._deadline is not None and state.upcoming_sleep >= self._deadline.remaining()
+
+    def _check_deadline(self, what: str) -> None:
+        if self._deadline is not None and self._deadline.remaining() <= 0:
+            raise PublishDeadlineExceeded(
+                f"{self.description}: {what} not attempted: the publish deadline of"
+                f" {self._deadline.seconds:g}s has passed; raise publish.deadline_s or find"
+                " what makes the store slow"
+            )
+
+    def _retrying(self, what: str) -> Retrying:
+        return Retrying(
+            stop=stop_any(stop_after_attempt(self.config.retry_attempts), self._past_deadline),
             wait=wait_exponential(
                 multiplier=self.config.retry_wait_s, max=self.config.retry_max_wait_s
             ),
@@ -154,15 +235,34 @@ class QdrantStore(VectorStore):
             ),  # fmt: skip
             reraise=False,
         )
+
+    def _gave_up(self, what: str, cause: BaseException, attempts: int) -> PublishError:
+        failure = f"{what} failed ({type(cause).__name__}: {self._scrub(str(cause))})"
+        if attempts < self.config.retry_attempts and self._deadline is not None:
+            return PublishDeadlineExceeded(
+                f"{self.description}: {failure} and the publish deadline of"
+                f" {self._deadline.seconds:g}s ran out after {attempts} attempts; check that"
+                " the server runs and qdrant.url is right, or raise publish.deadline_s"
+            )
+        return VectorStoreUnavailable(
+            f"{self.description}: {what} failed after {attempts} attempts"
+            f" ({type(cause).__name__}: {self._scrub(str(cause))}); check that the server"
+            " runs and qdrant.url is right, or raise publish.retry_attempts"
+        )
+
+    def _failed(self, what: str, exc: BaseException) -> PublishError:
+        detail = self._scrub(str(exc))
+        return PublishError(f"{self.description}: {what} failed: {type(exc).__name__}: {detail}")
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        from qdrant_client.http.exceptions import UnexpectedResponse
+
+        self._check_deadline(what)
         try:
-            return retrying(fn, *args, **kwargs)
+            return self._retrying(what)(fn, *args, **kwargs)
         except RetryError as exc:
             cause = exc.last_attempt.exception()
-            raise VectorStoreUnavailable(
-                f"{self.description}: {what} failed after {self.config.retry_attempts} attempts"
-                f" ({type(cause).__name__}: {cause}); check that the server runs and qdrant.url"
-                " is right, or raise publish.retry_attempts"
-            ) from cause
+            self._raise(self._gave_up(what, cause, exc.last_attempt.attempt_number), cause)
         except UnexpectedResponse as exc:
             if exc.status_code in (401, 403):
                 raise VectorStoreAuthError(
@@ -170,9 +270,13 @@ class QdrantStore(VectorStore):
                     f" {what}; set qdrant.api_key (or PIPELINES__QDRANT__API_KEY, or the Airflow"
                     " connection's password) to the server's key"
                 ) from None
-            raise PublishError(f"{self.description}: {what} failed: {exc}") from exc
+            self._raise(self._failed(what, exc), exc)
         except (ValueError, KeyError) as exc:
-            raise PublishError(f"{self.description}: {what} failed: {exc}") from exc
+            self._raise(self._failed(what, exc), exc)
+        except Exception as exc:
+            if self._leaks(exc):
+                raise self._failed(what, exc) from None
+            raise
 
     def create_collection(self, name: str, dimension: int) -> None:
         from qdrant_client import models

@@ -4,7 +4,6 @@ duplicate of one. Cold items (no events) stay recommendable through their embedd
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from pyspark.sql.types import FloatType, IntegerType, StringType, StructField, S
 
 from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.dedup.stage import CLUSTERS_TABLE
-from pipelines.embed.stage import live_model_id
+from pipelines.embed.stage import live_model_id, validated_version
+from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.graph import live_vectors, stage_key_blocks
 from pipelines.recs.blend import blend_udf
 from pipelines.recs.config import USER_RECS_TABLE, RecsConfig
@@ -92,7 +92,7 @@ def current_users(ctx: RunContext) -> DataFrame:
     """User vectors in the catalog's current vector space; others are left out (they are
     rebuilt by the next embed-events run without an interval)."""
     users = ctx.lake.read(USERS_TABLE)
-    model = live_model_id(ctx.lake)
+    model = live_model_id(ctx.lake, validated_version(ctx))
     if model is None:
         return users
     stale = users.filter(F.col("model_id") != model).count()
@@ -111,15 +111,13 @@ def user_recs(ctx: RunContext) -> StageResult:
     if cooc is None:
         cooc = ctx.spark.createDataFrame([], "item_id string, neighbor_id string, score float")
     clusters = lake.read(CLUSTERS_TABLE) if lake.exists(CLUSTERS_TABLE) else None
-    staging = ctx.settings.lake.root / "_work" / "recs-users" / safe_run_id(ctx.run_id)
-    try:
+    parent = ctx.settings.lake.root / "_work" / "recs-users"
+    with stage_workdir(parent, safe_run_id(ctx.run_id)) as staging:
         recs = recommend(
             current_users(ctx), live_vectors(ctx), lake.read(EVENTS_TABLE), cooc, clusters,
             ctx.settings.recs, staging, threads=task_threads(ctx.spark),
         )  # fmt: skip
         version, rows = ctx.write_stamped(recs, USER_RECS_TABLE)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return StageResult(
         stage="recs-users",
         rows_read=rows,

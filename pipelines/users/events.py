@@ -14,13 +14,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.context import RunContext
-from pipelines.embed.source import read_source
-from pipelines.embed.stage import live_rows
-from pipelines.quarantine import quarantine_rows
+from pipelines.embed.stage import validated_rows
+from pipelines.io.ids import id_column
+from pipelines.io.sources import SourceRead, read_configured
+from pipelines.io.workdirs import stage_workdir
+from pipelines.quarantine import quarantine_rows, rejected_rows
 
 EVENTS_TABLE = "events/clean"
 EVENTS_QUARANTINE = "quarantine/events"
-EVENT_COLUMNS = ["user_id", "item_id", "event_type", "event_time"]
 
 
 def parse_time(raw: Column) -> Column:
@@ -30,38 +31,46 @@ def parse_time(raw: Column) -> Column:
     return F.coalesce(epoch, F.try_to_timestamp(text))
 
 
-def prepared_events(ctx: RunContext) -> tuple[DataFrame, list[str]]:
-    """Source rows plus user_id, item_id, event_type, event_time and _reason."""
+def read_events(ctx: RunContext, workdir) -> SourceRead:
     cfg = ctx.settings.events
     needed = [cfg.user_column, cfg.item_column, cfg.timestamp_column]
     if cfg.type_column:
         needed.append(cfg.type_column)
     if cfg.text_column:
         needed.append(cfg.text_column)
-    source = read_source(ctx.lake, "events", cfg.source, cfg.format, needed)
+    return read_configured(ctx.lake, "events", cfg, needed, workdir)
+
+
+def events_workdir(ctx: RunContext):
+    return stage_workdir(ctx.settings.lake.root / "_work" / "sources", "events")
+
+
+def prepared_events(ctx: RunContext, source: DataFrame) -> DataFrame:
+    """Source rows plus user_id, item_id, event_type, event_time and _reason."""
+    cfg = ctx.settings.events
     none = F.lit(None).cast("string")
     kind = F.col(cfg.type_column).cast("string") if cfg.type_column else none
     text = F.col(cfg.text_column).cast("string") if cfg.text_column else none
     rows = source.select(
         "*",
-        F.trim(F.col(cfg.user_column).cast("string")).alias("_user"),
-        F.trim(F.col(cfg.item_column).cast("string")).alias("_item"),
+        id_column(F.col(cfg.user_column).cast("string")).alias("_user"),
+        id_column(F.col(cfg.item_column).cast("string")).alias("_item"),
         kind.alias("_type"),
         parse_time(F.col(cfg.timestamp_column)).alias("_time"),
         F.nullif(F.trim(F.regexp_replace(text, r"\s+", " ")), F.lit("")).alias("_text"),
     )
-    live = live_rows(ctx.lake).select("item_id")
+    live = validated_rows(ctx).select("item_id")
     known = live.withColumn("_known", F.lit(True)).withColumnRenamed("item_id", "_item")
     rows = rows.join(F.broadcast(known), "_item", "left")
     future = datetime.now(UTC) + timedelta(minutes=ctx.settings.users.future_skew_minutes)
     reason = (
-        F.when(F.col("_user").isNull() | (F.col("_user") == ""), "null_user")
-        .when(F.col("_item").isNull() | (F.col("_item") == ""), "null_item")
+        F.when(F.col("_user").isNull(), "null_user")
+        .when(F.col("_item").isNull(), "null_item")
         .when(F.col("_time").isNull(), "bad_timestamp")
         .when(F.col("_time") > F.lit(future), "future_timestamp")
         .when(F.col("_known").isNull(), "unknown_item")
     )
-    return rows.withColumn("_reason", reason), source.columns
+    return rows.withColumn("_reason", reason)
 
 
 def in_interval(time: Column, interval: tuple[datetime, datetime] | None) -> Column:
@@ -72,12 +81,20 @@ def in_interval(time: Column, interval: tuple[datetime, datetime] | None) -> Col
 
 def ingest_events(ctx: RunContext) -> dict[str, int]:
     """Write this run's clean events and quarantine; returns counts by outcome."""
+    with events_workdir(ctx) as workdir:
+        return _ingest(ctx, read_events(ctx, workdir))
+
+
+def _ingest(ctx: RunContext, source: SourceRead) -> dict[str, int]:
     cfg = ctx.settings.events
-    rows, raw_columns = prepared_events(ctx)
+    raw_columns = source.rows.columns
+    rows = prepared_events(ctx, source.rows)
     rows = rows.filter(F.col("_time").isNull() | in_interval(F.col("_time"), ctx.interval))
     rows = rows.persist()
     try:
         counts = {r[0] or "clean": r[1] for r in rows.groupBy("_reason").count().collect()}
+        for r in source.rejected.groupBy("reason").count().collect():
+            counts[r.reason] = counts.get(r.reason, 0) + r["count"]
         clean = rows.filter(F.col("_reason").isNull()).select(
             F.col("_user").alias("user_id"),
             F.col("_item").alias("item_id"),
@@ -91,7 +108,8 @@ def ingest_events(ctx: RunContext) -> dict[str, int]:
             rows.filter(F.col("_reason").isNotNull()), F.col("_reason"),
             F.col(cfg.user_column), str(cfg.source), raw_columns, interval=label,
         )  # fmt: skip
-        _replace_quarantine(ctx, bad)
+        unreadable = rejected_rows(source.rejected).withColumn("interval", F.lit("untimed"))
+        _replace_quarantine(ctx, bad.unionByName(unreadable))
     finally:
         rows.unpersist()
     return counts

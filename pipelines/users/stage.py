@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from pipelines.context import RunContext, StageResult
 from pipelines.embed.backends.auto import resolve_backend
-from pipelines.embed.stage import EMBEDDINGS_TABLE, live_model_id
+from pipelines.embed.stage import EMBEDDINGS_TABLE, live_model_id, validated_version
 from pipelines.embed.udf import embedding_column
 from pipelines.neighbors.graph import live_vectors
 from pipelines.spark import task_threads
@@ -41,7 +41,7 @@ def embed_events(ctx: RunContext) -> StageResult:
     events = ctx.lake.read(EVENTS_TABLE)
     touched = events.filter(in_interval(F.col("event_time"), ctx.interval)).select("user_id")
     history = events.join(touched.distinct(), "user_id")
-    model_id = live_model_id(ctx.lake)
+    model_id = live_model_id(ctx.lake, validated_version(ctx))
     texts = text_vectors(ctx, history, model_id)
     fresh = user_vectors(history, live_vectors(ctx), ctx.settings.users, texts).select(
         "*", F.lit(model_id or "").alias("model_id"), F.lit(ctx.run_id).alias("run_id")

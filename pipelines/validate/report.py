@@ -21,3 +21,14 @@ def write_report(reports_dir: Path, table: str, version: int, report: dict[str, 
 def read_report(reports_dir: Path, table: str, version: int) -> dict[str, Any] | None:
     path = report_path(reports_dir, table, version)
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def last_validated_version(reports_dir: Path, table: str) -> int | None:
+    """The newest version of ``table`` whose validation passed; None if none has."""
+    folder = report_path(reports_dir, table, 0).parent
+    passed = [
+        int(path.stem.removeprefix("v"))
+        for path in folder.glob("v*.json")
+        if json.loads(path.read_text()).get("success")
+    ]
+    return max(passed, default=None)

@@ -4,6 +4,7 @@ current version of a ``VectorTable``; the publish gate reads the report they wri
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame
@@ -28,9 +29,12 @@ def _drift(ctx: RunContext, target: VectorTable, live: DataFrame, version: int) 
     return check_drift(live, previous, published.table_version, cfg, target.key)
 
 
-def validate(ctx: RunContext, target: VectorTable, expected_rows: int) -> StageResult:
+def validate(
+    ctx: RunContext, target: VectorTable, expected_rows: Callable[[int], int]
+) -> StageResult:
     """Run the suite (and, when it passes, the drift check) on ``target``'s live rows, which
-    must number ``expected_rows``; write the report; raise ValidationFailed on any failure."""
+    must number ``expected_rows(version)``; write the report; raise ValidationFailed on any
+    failure."""
     started = time.perf_counter()
     settings = ctx.settings
     version = ctx.lake.version(target.table)
@@ -38,11 +42,12 @@ def validate(ctx: RunContext, target: VectorTable, expected_rows: int) -> StageR
         raise TableNotFoundError(
             f"{target.table} does not exist; run the stage that writes it first"
         )
+    expected = expected_rows(version)
     live = target.live(ctx.lake, version).persist()
     try:
         dimension = model_dimension(settings.model.name_or_path)
         suite = expectations(
-            settings.validate, expected_rows, dimension, target.key, target.distinct_vectors
+            settings.validate, expected, dimension, target.key, target.distinct_vectors
         )
         outcome = run_suite(
             with_vector_metrics(live, target.distinct_vectors),
@@ -79,12 +84,12 @@ def validate(ctx: RunContext, target: VectorTable, expected_rows: int) -> StageR
 
 
 def validate_catalog(ctx: RunContext) -> StageResult:
-    from pipelines.embed.stage import count_valid_source_rows
+    from pipelines.embed.stage import count_expected_rows
 
-    return validate(ctx, catalog_table(ctx.settings), count_valid_source_rows(ctx))
+    return validate(ctx, catalog_table(ctx.settings), lambda v: count_expected_rows(ctx, v))
 
 
 def validate_users(ctx: RunContext) -> StageResult:
     from pipelines.users.stage import count_expected_users
 
-    return validate(ctx, users_table(ctx.settings), count_expected_users(ctx))
+    return validate(ctx, users_table(ctx.settings), lambda _: count_expected_users(ctx))

@@ -7,6 +7,9 @@ disk are the Data Docs site (HTML) and the JSON results, both under the lake's r
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +20,8 @@ if TYPE_CHECKING:
     from pipelines.validate.config import ValidateConfig
 
 log = logging.getLogger(__name__)
+
+DOCS_SITE = "local"
 
 
 @dataclass
@@ -87,36 +92,19 @@ def _observed(result: dict[str, Any]) -> Any:
 
 def run_suite(df: DataFrame, name: str, suite: list, docs_dir: Path) -> SuiteOutcome:
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
-    context.add_data_docs_site(
-        site_name="local",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs_dir),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    batch = context.data_sources.add_spark(name="spark").add_dataframe_asset(name=name)
-    definition = batch.add_batch_definition_whole_dataframe("whole table")
-    expectation_suite = context.suites.add(gx.ExpectationSuite(name=name))
-    for expectation in suite:
-        expectation_suite.add_expectation(expectation)
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name=name, data=definition, suite=expectation_suite)
-    )
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=name,
-            validation_definitions=[validation],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
-            result_format="SUMMARY",
-        )
-    )
-    outcome = checkpoint.run(batch_parameters={"dataframe": df})
+    # the ephemeral context adds its own site in a temp folder that nothing removes
+    temporary = _temporary_sites(context)
+    try:
+        if not sys.stderr.isatty():  # tqdm bars only garble a log file
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        _add_docs_site(context, docs_dir)
+        outcome = _checkpoint(context, name, suite).run(batch_parameters={"dataframe": df})
+    finally:
+        for folder in temporary:
+            shutil.rmtree(folder, ignore_errors=True)
     [run] = outcome.run_results.values()
     results = [
         {
@@ -129,3 +117,52 @@ def run_suite(df: DataFrame, name: str, suite: list, docs_dir: Path) -> SuiteOut
         for r in run.results
     ]
     return SuiteOutcome(bool(outcome.success), results, docs_dir / "index.html")
+
+
+def _temporary_sites(context) -> list[Path]:
+    """The folders of the context's own Data Docs sites that lie in the temp folder."""
+    tmp = Path(tempfile.gettempdir()).resolve()
+    sites = context.variables.data_docs_sites or {}
+    folders = [
+        site.get("store_backend", {}).get("base_directory")
+        for site_name, site in sites.items()
+        if site_name != DOCS_SITE
+    ]
+    return [Path(f).resolve() for f in folders if f and Path(f).resolve().parent == tmp]
+
+
+def _add_docs_site(context, docs_dir: Path) -> None:
+    context.add_data_docs_site(
+        site_name=DOCS_SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+
+
+def _checkpoint(context, name: str, suite: list):
+    import great_expectations as gx
+
+    batch = context.data_sources.add_spark(name="spark").add_dataframe_asset(name=name)
+    definition = batch.add_batch_definition_whole_dataframe("whole table")
+    expectation_suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in suite:
+        expectation_suite.add_expectation(expectation)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=definition, suite=expectation_suite)
+    )
+    # only our site: the context's default one would be built in the temp folder
+    docs = gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])
+    return context.checkpoints.add(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[validation],
+            actions=[docs],
+            result_format="SUMMARY",
+        )
+    )

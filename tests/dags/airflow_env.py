@@ -45,20 +45,23 @@ def migrate(env: dict) -> None:
 RUN_DAG = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
-dag_id, tasks = sys.argv[1], sys.argv[2:]
+dag_id, conf, tasks = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
 dag = DagBag().get_dag(dag_id)
 if tasks:
     dag = dag.partial_subset(task_ids=tasks, include_upstream=False)
-run = dag.test(run_conf={})
+run = dag.test(run_conf=conf)
 states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
 """
 
 
-def dag_test(env: dict, dag_id: str, *tasks: str, timeout: int = 900) -> dict:
-    """``dag.test()`` of a DAG (or some of its tasks) in a subprocess; its final states."""
+def dag_test(
+    env: dict, dag_id: str, *tasks: str, conf: dict | None = None, timeout: int = 900
+) -> dict:
+    """``dag.test()`` of a DAG (or some of its tasks) in a subprocess, triggered with ``conf``;
+    its final states."""
     result = subprocess.run(
-        [sys.executable, "-c", RUN_DAG, dag_id, *tasks],
+        [sys.executable, "-c", RUN_DAG, dag_id, json.dumps(conf or {}), *tasks],
         env=env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from airflow_env import airflow_env, dag_test, migrate
+from airflow_env import REPO, airflow_env, dag_test, migrate
 from conftest import write_settings
+from fake_spark import fake_spark_submit, spark_calls
 
 from pipelines.context import safe_run_id
 from pipelines.datasets.demo import SAMPLE_TEMPLATE
 from pipelines.datasets.sample import generate_sample
 
 pytestmark = pytest.mark.slow
-TASKS = ["embed_catalog", "validate_catalog", "publish_catalog", "reconcile_catalog"]
+TASKS = ["embed_catalog", "validate_catalog", "publish_catalog", "reconcile_catalog", "maintain"]
 
 
 def sample_config(folder, n_items: int = 120):
@@ -84,3 +85,20 @@ def test_dag_test_runs_the_pipeline(tmp_path):
     quarantined = DeltaTable(str(tmp_path / "lake/quarantine/events")).to_pandas()
     planted = pd.read_csv(tmp_path / "data/bad_events.csv")
     assert sorted(quarantined.reason) == sorted(planted.expected_reason)
+
+
+def test_a_terminal_failure_fails_the_run_at_once_and_maintenance_still_runs(tmp_path):
+    env = airflow_env(tmp_path / "airflow", REPO / "pipelines.example.toml")
+    env.update(fake_spark_submit(tmp_path, embed_catalog=2))  # bad input: exit 2
+    migrate(env)
+    result = dag_test(env, "catalog_embeddings", conf={"allow_mass_delete": True})
+    assert result["tasks"] == {
+        "embed_catalog": "failed",
+        **dict.fromkeys(TASKS[1:4], "upstream_failed"),
+        "maintain": "success",  # cleanup after a failed run is the point
+    }
+    assert result["state"] == "failed", "a successful cleanup must not hide the failure"
+    calls = spark_calls(env)
+    assert [call["job"] for call in calls] == ["embed_catalog", "maintain"], "exit 2 was retried"
+    embed = calls[0]["argv"]
+    assert embed[embed.index("--allow-mass-delete") + 1] == "True"

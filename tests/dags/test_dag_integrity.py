@@ -97,13 +97,15 @@ before = set(sys.modules)
 decisions = [gate.python_callable(*gate.op_args)]
 os.environ["PIPELINES__EVALUATE__RECS_ITEMS"] = "true"
 decisions.append(gate.python_callable(*gate.op_args))
-embed = bag.dags["catalog_embeddings"].get_task("embed_catalog")
+def outlets(dag):
+    return {t.task_id: sorted([a.name, a.uri] for a in t.outlets) for t in dag.tasks}
 report = {
     "downstream": {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},
     "operators": {t.task_id: type(t).__name__ for t in dag.tasks},
     "outlets": {t.task_id: sorted(a.uri for a in t.outlets) for t in dag.tasks},
-    "schedule": sorted(a.uri for a in dag.timetable.asset_condition.objects),
-    "produced": sorted(a.uri for a in embed.outlets),
+    "schedule": sorted([a.name, a.uri] for a in dag.timetable.asset_condition.objects),
+    "catalog_outlets": outlets(bag.dags["catalog_embeddings"]),
+    "user_outlets": outlets(bag.dags["user_events"]),
     "gate_decisions": decisions,
     "gate_heavy": sorted(m for m in set(sys.modules) - before if m.split(".")[0] in sys.argv[2:]),
 }
@@ -140,13 +142,28 @@ def test_recs_and_dedup_task_graph(recs_graph):
     }
     operators = recs_graph["operators"]
     assert operators.pop("evaluation_configured") == "ShortCircuitOperator"
-    assert set(operators.values()) == {"SparkSubmitOperator"}
+    assert set(operators.values()) == {"SparkJobOperator"}
 
 
-def test_recs_and_dedup_runs_on_the_embeddings_asset_and_declares_its_tables(recs_graph):
-    [produced] = recs_graph["produced"]
-    assert produced.endswith("/embeddings/catalog")
-    assert recs_graph["schedule"] == [produced]
+def test_recs_and_dedup_runs_on_the_validated_catalog_only(recs_graph):
+    catalog = recs_graph["catalog_outlets"]
+    [table] = catalog["embed_catalog"]  # still produced: lineage of every new version
+    assert table[0] == "embeddings_catalog" and table[1].endswith("/embeddings/catalog")
+    [validated] = catalog["validate_catalog"]
+    assert validated[0] == "embeddings_catalog_validated"
+    assert validated[1] != table[1], "Airflow would take both for one asset"
+    assert recs_graph["schedule"] == [validated], "a version that failed validation is not read"
+
+
+def test_validate_users_produces_the_validated_users_asset(recs_graph):
+    users = recs_graph["user_outlets"]
+    assert [name for name, _ in users["embed_events"]] == ["embeddings_users", "events_clean"]
+    [[name, uri]] = users["validate_users"]
+    assert name == "embeddings_users_validated"
+    assert uri not in {uri for _, uri in users["embed_events"]}
+
+
+def test_recs_and_dedup_declares_its_tables(recs_graph):
     outlets = recs_graph["outlets"]
     for task_id, table in [
         ("neighbors", "neighbors/catalog"),
@@ -170,10 +187,76 @@ def test_user_events_is_hourly_and_passes_the_data_interval(report):
     assert dag["interval_s"] == 3600, "each scheduled run must cover one hour of events"
     assert sorted(dag["tasks"]) == sorted(USER_TASKS)
     assert dag["tasks"]["validate_users"]["retries"] == 0, "a failed check does not pass on retry"
-    from pipelines.orchestrate import INTERVAL_ARGS
 
-    assert "INTERVAL_ARGS" in (REPO / "dags/user_events.py").read_text()
-    assert "data_interval_start" in INTERVAL_ARGS[1] and "data_interval_end" in INTERVAL_ARGS[3]
+
+RENDER = """
+import json, sys
+from types import SimpleNamespace
+import pendulum
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+start = pendulum.datetime(2026, 3, 1, 5, tz="UTC")
+def args(dag_id, task_id, run_type="scheduled", **conf):
+    dag = bag.dags[dag_id]
+    task = dag.get_task(task_id)
+    context = {"run_id": "r1", "params": {**dag.params.dump(), **conf},
+               "dag_run": SimpleNamespace(run_type=run_type),
+               "data_interval_start": start, "data_interval_end": start.add(hours=1)}
+    return task.render_template(task.application_args, context, jinja_env=dag.get_template_env())
+catalog = bag.dags["catalog_embeddings"]
+params = {name: {"value": p.value, "schema": p.schema, "description": p.description}
+          for name, p in catalog.params.items()}
+maintain = catalog.task_dict.get("maintain")
+report = {
+    "embed": {"default": args("catalog_embeddings", "embed_catalog"),
+              "allowed": args("catalog_embeddings", "embed_catalog", allow_mass_delete=True)},
+    "events": {"scheduled": args("user_events", "embed_events"),
+               "manual": args("user_events", "embed_events", "manual")},
+    "params": params,
+    "maintain": maintain and {
+        "upstream": sorted(maintain.upstream_task_ids),
+        "downstream": sorted(maintain.downstream_task_ids),
+        "trigger_rule": maintain.trigger_rule.value, "teardown": maintain.is_teardown,
+        "application": maintain.application},
+}
+print("RENDER " + json.dumps(report, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    return _inspect(tmp_path_factory, RENDER, "RENDER")
+
+
+def _value(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+def test_user_events_passes_a_scheduled_runs_interval_and_none_for_a_manual_one(rendered):
+    scheduled, manual = rendered["events"]["scheduled"], rendered["events"]["manual"]
+    assert _value(scheduled, "--interval-start") == "2026-03-01T05:00:00+00:00"
+    assert _value(scheduled, "--interval-end") == "2026-03-01T06:00:00+00:00"
+    # a manual trigger has no interval: the job takes every event
+    assert _value(manual, "--interval-start") == _value(manual, "--interval-end") == ""
+
+
+def test_a_mass_delete_needs_the_allow_mass_delete_param(rendered):
+    param = rendered["params"]["allow_mass_delete"]
+    assert param["value"] is False and param["schema"]["type"] == "boolean"
+    assert "max_delete_fraction" in param["description"]
+    assert _value(rendered["embed"]["default"], "--allow-mass-delete") == "False"
+    assert _value(rendered["embed"]["allowed"], "--allow-mass-delete") == "True"
+
+
+def test_maintenance_runs_last_and_after_failures_too(rendered):
+    maintain = rendered["maintain"]
+    assert maintain, "catalog_embeddings has no maintain task"
+    assert maintain["upstream"] == ["reconcile_catalog"] and maintain["downstream"] == []
+    # a teardown: runs once upstream is done, whatever its state, and leaves the run's state
+    # to the tasks before it
+    assert maintain["teardown"] and maintain["trigger_rule"] == "all_done_setup_success"
+    assert maintain["application"] == str(REPO / "jobs/maintain.py")
+    assert (REPO / "jobs/maintain.py").is_file()
 
 
 def test_interval_arguments_are_checked():

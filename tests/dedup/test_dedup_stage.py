@@ -15,7 +15,7 @@ from pipelines.neighbors.graph import NEIGHBORS_TABLE, OUTLIERS_TABLE
 from pipelines.recs.items import ITEM_RECS_TABLE
 
 pytestmark = pytest.mark.slow
-STAGES = ("embed-catalog", "neighbors", "dedup", "recs-items")
+STAGES = ("embed-catalog", "validate-catalog", "neighbors", "dedup", "recs-items")
 CATALOG = {"text_template": SAMPLE_TEMPLATE, "payload_columns": ["title"]}
 
 
@@ -94,7 +94,7 @@ def test_cluster_ids_survive_a_rerun_with_one_new_member(built, sample, tmp_path
 
 def test_catalog_without_duplicates_makes_no_clusters(spark, tmp_path):
     lake = PipelineLake(spark, tmp_path, make_catalog(7))  # every kind and colour differ
-    lake.run("embed-catalog", "neighbors", "dedup")
+    lake.run("embed-catalog", "validate-catalog", "neighbors", "dedup")
     assert lake.ctx.lake.read(CLUSTERS_TABLE).count() == 0
 
 

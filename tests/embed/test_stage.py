@@ -180,6 +180,6 @@ def test_missing_file_is_named_and_nothing_written(lake):
 
 def test_missing_column_is_named_and_nothing_written(lake, catalog):
     lake.write_source(catalog.drop(columns=["brand"]))
-    with pytest.raises(SourceError, match=r"no column 'brand'.*columns are item_id, title"):
+    with pytest.raises(SourceError, match=r"no column 'brand'.*columns are 'item_id', 'title'"):
         lake.run()
     assert not lake.lake.exists(EMBEDDINGS_TABLE)

@@ -27,7 +27,7 @@ def lake(spark, tmp_path_factory):
         "events": {"source": str(files["events"]), "format": "csv"},
     }
     built = PipelineLake(spark, folder, catalog, **sections)
-    built.run("embed-catalog", "neighbors", "dedup")
+    built.run("embed-catalog", "validate-catalog", "neighbors", "dedup")
     built.ctx.close()
     planted = pd.read_csv(files["duplicates"], dtype=str)
     pairs = [p for _, g in planted.groupby("group_id") for p in combinations(sorted(g.item_id), 2)]

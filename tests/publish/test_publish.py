@@ -49,7 +49,7 @@ def test_first_publish_is_full_and_points_match_rows(lake):
 def test_republish_is_idempotent(lake):
     before, target = _ids(lake), lake.alias_target
     [*_, result] = lake.run(*ALL)
-    assert result.details["mode"] == "incremental" and lake.alias_target == target
+    assert result.details["mode"] == "unchanged" and lake.alias_target == target
     assert _ids(lake) == before and lake.store.count("catalog") == 60
     [*_, full] = lake.run(*ALL, full_refresh=True)
     assert full.details["mode"] == "full" and lake.alias_target != target

@@ -70,7 +70,7 @@ def lake(spark, tmp_path_factory):
         "users": {"event_weights": {"buy": 3.0}},
     }
     built = PipelineLake(spark, folder, make_catalog(40), **sections)
-    built.run("embed-catalog")
+    built.run("embed-catalog", "validate-catalog")
     built.ctx.close()
     return built
 

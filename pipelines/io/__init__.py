@@ -1,0 +1,1 @@
+"""Infrastructure for reading sources and managing working folders (no stage logic)."""
