@@ -11,7 +11,7 @@ import codecs
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -76,6 +76,17 @@ def read_source(
     _check_columns(section, f"{path} ({fmt})", rows.columns, columns)
     rejected = lake.spark.createDataFrame(REJECTED_SCHEMA.empty_table())
     return SourceRead(rows=rows, rejected=rejected, files=sorted(rows.inputFiles()))
+
+
+def read_configured(
+    lake: TableEngine, section: str, config: Any, columns: list[str], workdir: Path
+) -> SourceRead:
+    """``read_source`` of a configured source: any object with ``source``, ``format``,
+    ``encoding`` and ``multiline`` (the [catalog] and [events] sections)."""
+    return read_source(
+        lake, section, config.source, config.format, columns,
+        encoding=config.encoding, multiline=config.multiline, workdir=workdir,
+    )  # fmt: skip
 
 
 def _existing(section: str, path: Path | None, fmt: str) -> Path:
