@@ -118,6 +118,8 @@ class TableEngine(ABC):
         path = self.path(table)
         path.parent.mkdir(parents=True, exist_ok=True)
         info = self._commit_metadata(table, run_id, metadata)
+        if mode == "append":  # adds rows and replaces none: another run's commit cannot be lost
+            self.read_versions.pop(table, None)
         self._guarded(table, lambda: self._write(df, table, mode, info))
         return self._written(table)
 

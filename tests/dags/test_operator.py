@@ -65,6 +65,10 @@ def probe(tmp_path_factory):
     return json.loads(line.removeprefix("PROBE ")), calls, result.stdout + result.stderr
 
 
+@pytest.mark.scenario(
+    "A task's job exits 2 (bad input, failed validation) or 75 (transient)",
+    "2 fails the Airflow task without retries (AirflowFailException); 75 and 1 are retried",
+)
 def test_exit_2_fails_the_task_for_good_and_other_codes_stay_retryable(probe):
     report, _, _ = probe
     outcomes = report["exit"]
@@ -77,6 +81,10 @@ def test_exit_2_fails_the_task_for_good_and_other_codes_stay_retryable(probe):
         assert outcomes[code]["error"] == "AirflowException" and not outcomes[code]["fail"], code
 
 
+@pytest.mark.scenario(
+    "The Qdrant key with a YARN or Kubernetes Spark master",
+    "kept off the spark-submit command line; a warning says how to pass it",
+)
 def test_qdrant_key_never_reaches_a_command_line(probe):
     report, calls, output = probe
     assert report["submitted"] == {"yarn": {"error": None}, "local[1]": {"error": None}}

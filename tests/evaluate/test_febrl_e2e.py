@@ -15,7 +15,7 @@ def test_febrl3_dedup_reaches_the_f1_bar(spark, tmp_path):
     config = tmp_path / "pipelines.toml"
     config.write_text('[lake]\nroot = "lake"\n[spark]\nmaster = "local[2]"\n')
     data = ["--data-dir", str(tmp_path / "data"), "--config", str(config)]
-    stages = ["embed-catalog", "neighbors", "dedup", "evaluate"]
+    stages = ["embed-catalog", "validate-catalog", "neighbors", "dedup", "evaluate"]
     assert main(["demo", "--dataset", "febrl", *data, *[f"--stage={s}" for s in stages]]) == 0
     report = json.loads((tmp_path / "lake/reports/evaluate/dedup.json").read_text())
     assert report["items"] == 5000 and report["gold_pairs"] == 6538

@@ -72,6 +72,10 @@ def _backdate(path: Path, days_ago: dict[int, float]) -> None:
         os.utime(log, (stamp / 1000, stamp / 1000))
 
 
+@pytest.mark.scenario(
+    "Old table files pile up (every overwrite keeps the last one)",
+    "maintain VACUUMs every table under its writer lock; the current version still reads",
+)
 def test_vacuum_deletes_unreferenced_files_under_the_writer_lock(spark, tmp_path, monkeypatch):
     ctx = _context(spark, tmp_path, retention_hours=0)
     files = _overwrite(ctx, 3)
@@ -123,6 +127,10 @@ def _validate(ctx: RunContext, version: int) -> None:
 
 
 @pytest.mark.parametrize("protect", [_publish, _validate], ids=["published", "validated"])
+@pytest.mark.scenario(
+    "VACUUM with a short window while a published or validated version is older",
+    "that version's files survive and it still reads",
+)
 def test_protected_version_older_than_the_window_still_reads(spark, tmp_path, protect):
     ctx = _context(spark, tmp_path, retention_hours=24)
     files = _overwrite(ctx, 5)
@@ -168,6 +176,10 @@ def _gx_site(folder: Path, age_s: float = 0) -> Path:
     return folder
 
 
+@pytest.mark.scenario(
+    "Working folders of killed runs and old GX Data Docs temp sites",
+    "maintain removes them; a live run's folder stays",
+)
 def test_sweeps_dead_workdirs_and_old_gx_sites(spark, tmp_path, monkeypatch):
     ctx = _context(spark, tmp_path)
     parent = ctx.settings.lake.root / "_work" / "evaluate"
@@ -202,6 +214,10 @@ def _vectors(spark, n: int = 20, dim: int = 8):
     return with_vector_metrics(spark.createDataFrame(rows, schema))
 
 
+@pytest.mark.scenario(
+    "A validation run's GX temp folder",
+    "removed in finally: nothing is left in the temp folder",
+)
 def test_validation_leaves_no_temporary_folder_and_no_progress_bars(
     spark, tmp_path, monkeypatch, capfd
 ):

@@ -1,9 +1,10 @@
 """Write README's Reliability table from the suite's recorded outcomes.
 
-    pytest tests/reliability && python tests/reliability/make_table.py
+    make test && python tests/reliability/make_table.py
 
-Each row is a test marked ``pytest.mark.scenario(name, outcome)``; its result is what the
-last run of that test gave (tests/conftest.py records it in results/scenarios.json).
+Each row is a test marked ``pytest.mark.scenario(name, outcome)`` (anywhere under tests/);
+its result is what the last run of that test gave (tests/conftest.py records it in
+results/scenarios.json).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def rewrite(readme: str, body: str) -> str:
 
 def main() -> int:
     if not RESULTS.is_file():
-        print(f"no results at {RESULTS}: run `pytest tests/reliability` first", file=sys.stderr)
+        print(f"no results at {RESULTS}: run the tests first", file=sys.stderr)
         return 1
     outcomes = json.loads(RESULTS.read_text())
     README.write_text(rewrite(README.read_text(), table(outcomes)))

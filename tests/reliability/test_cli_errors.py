@@ -108,7 +108,7 @@ def test_stage_wrapping_a_java_error_names_the_stage_and_the_cause(
         return error
 
     _failing_history(monkeypatch, stage_error)
-    assert _history(config) == 2
+    assert _history(config) == 1  # an error the stage did not expect: retries may help
     [line] = capsys.readouterr().err.splitlines()
     assert line == (
         "error: stage 'embed-catalog' failed: Py4JJavaError: java.io.IOException:"

@@ -108,3 +108,12 @@ def test_a_writer_waits_for_the_lock_and_a_dead_holder_does_not_block(lakes, tmp
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_appends_from_two_runs_both_land(lakes, spark):
+    run_a, run_b = lakes
+    run_a.write(_rows(spark, ["1"], "seed"), "publish/history", "seed")
+    run_a.read("publish/history")  # A read the history before B appended to it
+    run_b.write(_rows(spark, ["b"], "b"), "publish/history", "run-b", mode="append")
+    run_a.write(_rows(spark, ["a"], "a"), "publish/history", "run-a", mode="append")
+    assert sorted(r.item_id for r in run_a.read("publish/history").collect()) == ["1", "a", "b"]

@@ -11,7 +11,7 @@ README = HERE.parents[1] / "README.md"
 
 def marked_scenarios() -> set[str]:
     names = set()
-    for module in HERE.glob("test_*.py"):
+    for module in HERE.parent.rglob("test_*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
             if (
                 isinstance(node, ast.Call)
