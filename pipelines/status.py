@@ -12,14 +12,18 @@ from pipelines.config import Settings
 
 
 def lake_tables(root: Path) -> list[tuple[str, int, int, str]]:
-    """(table, version, live rows, last run id) for every Delta table under ``root``."""
+    """(table, version, rows, last run id) for every Delta table under ``root``; rows of a
+    table with tombstones count its live rows only."""
+    import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     found = []
     for log in sorted(root.glob("**/_delta_log")):
         table = DeltaTable(str(log.parent))
         run_id = table.history(1)[0].get("run_id", "")
-        rows = table.to_pyarrow_dataset().count_rows()
+        dataset = table.to_pyarrow_dataset()
+        live = ~pc.field("is_deleted") if "is_deleted" in dataset.schema.names else None
+        rows = dataset.count_rows(filter=live)
         found.append((str(log.parent.relative_to(root)), table.version(), rows, run_id))
     return found
 

@@ -111,21 +111,21 @@ def classify(valid: DataFrame, previous: DataFrame, held: DataFrame | None = Non
     return joined.withColumn("_status", status).drop("_held_id")
 
 
-def _prior(rows: DataFrame, names: tuple[str, ...]) -> dict[str, Column]:
+def _prior(names: tuple[str, ...]) -> dict[str, Column]:
     return {name: F.col(f"_prev_{name}") for name in names}
 
 
 def kept_rows(classified: DataFrame) -> DataFrame:
     carried = ("model_id", "vector", "embedded_at", "run_id")
     rows = classified.filter(F.col("_status").isin("same", "payload"))
-    kept = shaped(rows, **_prior(rows, carried), is_deleted=F.lit(False))
+    kept = shaped(rows, **_prior(carried), is_deleted=F.lit(False))
     held = classified.filter(F.col("_status") == "held")
-    return kept.unionByName(shaped(held, **_prior(held, tuple(COLUMNS))))
+    return kept.unionByName(shaped(held, **_prior(tuple(COLUMNS))))
 
 
 def new_tombstones(classified: DataFrame, run_id: str) -> DataFrame:
     rows = classified.filter(F.col("_status") == "deleted")
-    return tombstone(shaped(rows, **_prior(rows, tuple(COLUMNS))), run_id)
+    return tombstone(shaped(rows, **_prior(tuple(COLUMNS))), run_id)
 
 
 def shaped(rows: DataFrame, **overrides: Column) -> DataFrame:

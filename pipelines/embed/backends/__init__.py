@@ -6,7 +6,6 @@ from pipelines.embed.backends.base import BackendSpec, EmbeddingBackend
 from pipelines.embed.errors import BackendError
 
 CONCRETE_BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8")
-BACKEND_CHOICES = (*CONCRETE_BACKENDS, "auto")
 
 _loaded: dict[BackendSpec, EmbeddingBackend] = {}
 
@@ -33,4 +32,4 @@ def get_backend(spec: BackendSpec) -> EmbeddingBackend:
     return _loaded[spec]
 
 
-__all__ = ["BACKEND_CHOICES", "BackendSpec", "EmbeddingBackend", "build_backend", "get_backend"]
+__all__ = ["BackendSpec", "EmbeddingBackend", "build_backend", "get_backend"]
