@@ -69,6 +69,13 @@ class RunContext:
     def reports_dir(self) -> Path:
         return self.settings.lake.root / "reports"
 
+    def workdir(self, kind: str, name: str, parent: Path | None = None):
+        """A working folder of this run under ``<lake>/_work/<kind>`` (or ``parent``), removed
+        after the block; what crashed runs left there is swept first."""
+        from pipelines.io.workdirs import stage_workdir
+
+        return stage_workdir(parent or self.settings.lake.root / "_work" / kind, name)
+
 
 @dataclass
 class StageResult:

@@ -20,7 +20,6 @@ from pipelines.embed.stage import validated_rows
 from pipelines.faults import crash_point
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
-from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.graph import NEIGHBORS_TABLE
 
 log = logging.getLogger(__name__)
@@ -128,7 +127,7 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
     if not ctx.lake.exists(NEIGHBORS_TABLE):
         raise DedupInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
     candidates = candidate_pairs(ctx.lake.read(NEIGHBORS_TABLE), cfg.cosine_threshold)
-    with stage_workdir(ctx.settings.lake.root / "_work" / "sources", "dedup") as workdir:
+    with ctx.workdir("sources", "dedup") as workdir:
         fields = record_fields(ctx, list(cfg.weights()), workdir).persist()
         matches, lengths, written = _pairs(ctx, candidates, fields)
     clusters = cluster_rows(matches, lengths, previous_clusters(ctx))

@@ -43,7 +43,6 @@ from pipelines.embed.rows import (
 )
 from pipelines.faults import crash_point
 from pipelines.io.sources import SourceRead, read_configured
-from pipelines.io.workdirs import stage_workdir
 from pipelines.lake import TableEngine
 from pipelines.quarantine import quarantine_rows, rejected_rows, write_quarantine
 from pipelines.spark import task_threads
@@ -83,11 +82,6 @@ def live_model_id(lake: TableEngine, version: int | None = None) -> str | None:
     return row.model_id if row else None
 
 
-def source_workdirs(ctx: RunContext):
-    """Where sources are staged while a run reads them (crashed runs' folders swept)."""
-    return stage_workdir(ctx.settings.lake.root / "_work" / "sources", "catalog")
-
-
 def read_catalog(ctx: RunContext, workdir) -> SourceRead:
     cfg = ctx.settings.catalog
     needed = [cfg.id_column, *template_fields(cfg.text_template), *cfg.payload_columns]
@@ -97,7 +91,7 @@ def read_catalog(ctx: RunContext, workdir) -> SourceRead:
 def count_expected_rows(ctx: RunContext, version: int) -> int:
     """Live rows ``version`` of the table must hold: the source's valid rows, plus the items
     held at their last good row because their source rows conflict."""
-    with source_workdirs(ctx) as workdir:
+    with ctx.workdir("sources", "catalog") as workdir:
         source = read_catalog(ctx, workdir)
         prepared = prepare_rows(source.rows, ctx.settings.catalog, model_id="")
         valid = prepared.filter(F.col("_reason").isNull()).count()
@@ -111,7 +105,7 @@ def count_expected_rows(ctx: RunContext, version: int) -> int:
 def embed_catalog(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
     spec = resolve_backend(ctx.settings.model, ctx.cache_dir, task_threads(ctx.spark))
-    with source_workdirs(ctx) as workdir:
+    with ctx.workdir("sources", "catalog") as workdir:
         source = read_catalog(ctx, workdir)
         prepared = prepare_rows(source.rows, ctx.settings.catalog, spec.model_id).persist()
         try:
@@ -132,14 +126,10 @@ def _quarantined(ctx: RunContext, source: SourceRead, prepared: DataFrame) -> Da
     return rejected_rows(source.rejected).unionByName(bad)
 
 
-def _rejected_counts(source: SourceRead) -> dict[str, int]:
-    return {r.reason: r["count"] for r in source.rejected.groupBy("reason").count().collect()}
-
-
 def _run(
     ctx: RunContext, spec: BackendSpec, source: SourceRead, prepared: DataFrame
 ) -> StageResult:
-    rejected = _rejected_counts(source)
+    rejected = source.rejected_counts()
     if ctx.lake.exists(EMBEDDINGS_TABLE):
         result = _update(ctx, spec, prepared, rejected)
     else:

@@ -32,7 +32,6 @@ from pipelines.evaluate.metrics import (
 )
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
-from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.graph import NEIGHBORS_TABLE, live_vectors
 from pipelines.recs.errors import RecsInputError
 from pipelines.recs.items import without_duplicates
@@ -87,7 +86,7 @@ def read_events(ctx: RunContext) -> pd.DataFrame:
     """user_id, item_id, timestamp (numbers or times, ordered) of the [events] source."""
     cfg = ctx.settings.events
     columns = [cfg.user_column, cfg.item_column, cfg.timestamp_column]
-    with stage_workdir(ctx.settings.lake.root / "_work" / "sources", "evaluate") as workdir:
+    with ctx.workdir("sources", "evaluate") as workdir:
         source = read_configured(ctx.lake, "events", cfg, columns, workdir).rows
         frame = source.select(
             id_column(F.col(cfg.user_column).cast("string")).alias("user_id"),
@@ -158,9 +157,8 @@ def evaluate_user_recs(ctx: RunContext) -> pd.DataFrame:
     blend = settings.recs.cooccurrence_weight
     methods = {"co-occurrence": 1.0, "embeddings": 0.0, f"blend (w={blend})": blend}
     recs_cfg = settings.recs.model_copy(update={"users_top_n": k})
-    parent = settings.lake.root / "_work" / "evaluate"
     try:
-        with stage_workdir(parent, safe_run_id(ctx.run_id)) as staging:
+        with ctx.workdir("evaluate", safe_run_id(ctx.run_id)) as staging:
             for label, weight in methods.items():
                 recs = recommend(users, items, train, cooc, clusters, recs_cfg, staging / label,
                                  weight=weight, threads=task_threads(ctx.spark))  # fmt: skip

@@ -48,6 +48,11 @@ class SourceRead:
     rejected: DataFrame  # REJECTED_SCHEMA: file, line (1-based, null if unknown), reason, ...
     files: list[str]
 
+    def rejected_counts(self) -> dict[str, int]:
+        """Rejected records by reason."""
+        counts = self.rejected.groupBy("reason").count().collect()
+        return {row.reason: row["count"] for row in counts}
+
 
 def read_source(
     lake: TableEngine,

@@ -17,7 +17,6 @@ from pyspark.sql.types import FloatType, IntegerType, LongType, StringType, Stru
 
 from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.embed.stage import live_rows, validated_version
-from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.blocks import KeyBlock, top_k_udf, write_key_block
 from pipelines.neighbors.config import NeighborsConfig
 from pipelines.spark import task_threads
@@ -127,10 +126,9 @@ def build_neighbors(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
     cfg = ctx.settings.neighbors
     version = validated_version(ctx)
-    root = cfg.staging_dir or ctx.settings.lake.root / "_work" / "neighbors"
     vectors = live_vectors(ctx, version).persist()
     try:
-        with stage_workdir(root, safe_run_id(ctx.run_id)) as staging:
+        with ctx.workdir("neighbors", safe_run_id(ctx.run_id), cfg.staging_dir) as staging:
             graph, blocks = neighbor_graph(vectors, cfg, staging, task_threads(ctx.spark))
             graph_version = ctx.lake.write(graph, NEIGHBORS_TABLE, ctx.run_id)
     finally:

@@ -14,7 +14,6 @@ from pyspark.sql.types import FloatType, IntegerType, StringType, StructField, S
 from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.dedup.stage import CLUSTERS_TABLE
 from pipelines.embed.stage import live_model_id, validated_version
-from pipelines.io.workdirs import stage_workdir
 from pipelines.neighbors.graph import live_vectors, stage_key_blocks
 from pipelines.recs.blend import blend_udf
 from pipelines.recs.config import USER_RECS_TABLE, RecsConfig
@@ -111,8 +110,7 @@ def user_recs(ctx: RunContext) -> StageResult:
     if cooc is None:
         cooc = ctx.spark.createDataFrame([], "item_id string, neighbor_id string, score float")
     clusters = lake.read(CLUSTERS_TABLE) if lake.exists(CLUSTERS_TABLE) else None
-    parent = ctx.settings.lake.root / "_work" / "recs-users"
-    with stage_workdir(parent, safe_run_id(ctx.run_id)) as staging:
+    with ctx.workdir("recs-users", safe_run_id(ctx.run_id)) as staging:
         recs = recommend(
             current_users(ctx), live_vectors(ctx), lake.read(EVENTS_TABLE), cooc, clusters,
             ctx.settings.recs, staging, threads=task_threads(ctx.spark),

@@ -17,7 +17,6 @@ from pipelines.context import RunContext
 from pipelines.embed.stage import validated_rows
 from pipelines.io.ids import id_column
 from pipelines.io.sources import SourceRead, read_configured
-from pipelines.io.workdirs import stage_workdir
 from pipelines.quarantine import quarantine_rows, rejected_rows
 
 EVENTS_TABLE = "events/clean"
@@ -39,10 +38,6 @@ def read_events(ctx: RunContext, workdir) -> SourceRead:
     if cfg.text_column:
         needed.append(cfg.text_column)
     return read_configured(ctx.lake, "events", cfg, needed, workdir)
-
-
-def events_workdir(ctx: RunContext):
-    return stage_workdir(ctx.settings.lake.root / "_work" / "sources", "events")
 
 
 def prepared_events(ctx: RunContext, source: DataFrame) -> DataFrame:
@@ -81,7 +76,7 @@ def in_interval(time: Column, interval: tuple[datetime, datetime] | None) -> Col
 
 def ingest_events(ctx: RunContext) -> dict[str, int]:
     """Write this run's clean events and quarantine; returns counts by outcome."""
-    with events_workdir(ctx) as workdir:
+    with ctx.workdir("sources", "events") as workdir:
         return _ingest(ctx, read_events(ctx, workdir))
 
 
@@ -93,8 +88,8 @@ def _ingest(ctx: RunContext, source: SourceRead) -> dict[str, int]:
     rows = rows.persist()
     try:
         counts = {r[0] or "clean": r[1] for r in rows.groupBy("_reason").count().collect()}
-        for r in source.rejected.groupBy("reason").count().collect():
-            counts[r.reason] = counts.get(r.reason, 0) + r["count"]
+        for reason, n in source.rejected_counts().items():
+            counts[reason] = counts.get(reason, 0) + n
         clean = rows.filter(F.col("_reason").isNull()).select(
             F.col("_user").alias("user_id"),
             F.col("_item").alias("item_id"),
