@@ -32,9 +32,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def catalog_texts(rows: int, out: Path) -> tuple[Path, list[str]]:
     """A realistic catalog from the sample generator, and its texts as the stage builds them."""
-    from pipelines.datasets.demo import SAMPLE_TEMPLATE
+    from pipelines.cli.demo import SAMPLE_TEMPLATE
     from pipelines.datasets.sample import generate_sample
-    from pipelines.embed.text import render_text
+    from pipelines.encoder.text import render_text
 
     files = generate_sample(out, n_items=rows, n_users=10, n_events=100)
     frame = pd.read_csv(files["catalog"], dtype=str, keep_default_na=False)
@@ -43,7 +43,7 @@ def catalog_texts(rows: int, out: Path) -> tuple[Path, list[str]]:
 
 
 def encode_rate(spec, texts: list[str]) -> tuple[float, np.ndarray]:
-    from pipelines.embed.backends import build_backend
+    from pipelines.encoder import build_backend
 
     backend = build_backend(spec)
     backend.encode(texts[:32])
@@ -56,9 +56,9 @@ class SparkStage:
     """The embed-catalog stage on local[2] in one Spark session, each run into a fresh lake."""
 
     def __init__(self, backend: str, catalog: Path, work: Path, cache: Path):
+        from pipelines.cli.demo import SAMPLE_TEMPLATE
         from pipelines.config import Settings
-        from pipelines.datasets.demo import SAMPLE_TEMPLATE
-        from pipelines.spark import build_spark
+        from pipelines.runtime.spark import build_spark
 
         self.settings = Settings()
         self.settings.spark.master = "local[2]"
@@ -71,9 +71,9 @@ class SparkStage:
         self.spark.range(4).count()  # JVM and session up before any clock starts
 
     def rate(self) -> float:
-        from pipelines.context import RunContext
-        from pipelines.embed.stage import embed_catalog
+        from pipelines.embed.catalog import embed_catalog
         from pipelines.lake import open_lake
+        from pipelines.runtime.context import RunContext
 
         self.runs += 1
         self.settings.lake.root = self.work / f"lake-{self.runs}"
@@ -90,9 +90,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from pipelines.embed.backends.auto import resolve_backend
-    from pipelines.embed.backends.base import BackendSpec, batch_size_for
-    from pipelines.embed.config import ModelConfig
+    from pipelines.encoder.auto import resolve_backend
+    from pipelines.encoder.base import BackendSpec, batch_size_for
+    from pipelines.encoder.config import ModelConfig
 
     work = Path(tempfile.mkdtemp(prefix="bench-embed-"))
     catalog, texts = catalog_texts(args.rows, work / "data")

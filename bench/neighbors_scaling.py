@@ -87,8 +87,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=50)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    from pipelines.spark import build_spark
-    from pipelines.spark_config import SparkConfig
+    from pipelines.runtime.spark import build_spark
+    from pipelines.runtime.spark_config import SparkConfig
 
     gemm = gemm_gflops()  # before the JVM starts, so nothing competes for the cores
     print(f"numpy float32 GEMM: {gemm:.1f} GFLOP/s")

@@ -61,12 +61,12 @@ def main() -> None:
     from pipelines.config import Settings
     from pipelines.lake import LakeConfig, open_lake
     from pipelines.publish.config import PublishConfig
-    from pipelines.publish.points import to_point, upsert_rows
     from pipelines.publish.publisher import point_tables
-    from pipelines.publish.store import QdrantStore
-    from pipelines.publish.targets import catalog_table
-    from pipelines.spark import build_spark
-    from pipelines.spark_config import SparkConfig
+    from pipelines.runtime.spark import build_spark
+    from pipelines.runtime.spark_config import SparkConfig
+    from pipelines.vectorstore.base import QdrantStore
+    from pipelines.vectorstore.points import to_point, upsert_rows
+    from pipelines.vectorstore.targets import catalog_table
 
     work = Path(tempfile.mkdtemp(prefix="bench-publish-"))
     spark = build_spark(SparkConfig(master="local[2]", conf={"spark.ui.enabled": "false"}))

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
-from pipelines.orchestrate import DEFAULT_ARGS, QDRANT_KEY, spark_job, table_asset
+from pipelines.orchestration.dags import DEFAULT_ARGS, QDRANT_KEY, spark_job, table_asset
 
 with DAG(
     dag_id="catalog_embeddings",

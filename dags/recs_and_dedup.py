@@ -15,7 +15,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from pipelines.orchestrate import DEFAULT_ARGS, spark_job, stage_gate, table_asset
+from pipelines.orchestration.dags import DEFAULT_ARGS, spark_job, stage_gate, table_asset
 
 with DAG(
     dag_id="recs_and_dedup",

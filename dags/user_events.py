@@ -17,7 +17,13 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipelines.orchestrate import DEFAULT_ARGS, INTERVAL_ARGS, QDRANT_KEY, spark_job, table_asset
+from pipelines.orchestration.dags import (
+    DEFAULT_ARGS,
+    INTERVAL_ARGS,
+    QDRANT_KEY,
+    spark_job,
+    table_asset,
+)
 
 with DAG(
     dag_id="user_events",

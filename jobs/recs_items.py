@@ -5,7 +5,7 @@ spark-submit jobs/recs_items.py --config pipelines.toml --run-id RUN_ID
 
 import sys
 
-from pipelines.jobs import run_job
+from pipelines.orchestration.runner import run_job
 
 
 def main(argv: list[str] | None = None) -> int:

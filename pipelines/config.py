@@ -25,16 +25,17 @@ from pydantic_settings import (
 )
 
 from pipelines.dedup.config import DedupConfig
-from pipelines.embed.config import CatalogConfig, EventsConfig, ModelConfig
+from pipelines.embed.config import CatalogConfig, EventsConfig
+from pipelines.encoder.config import ModelConfig
 from pipelines.errors import ConfigError
 from pipelines.evaluate.config import EvaluateConfig
 from pipelines.lake.config import LakeConfig
+from pipelines.methods.config import UsersConfig
 from pipelines.neighbors.config import NeighborsConfig
 from pipelines.publish.config import PublishConfig
 from pipelines.recs.config import RecsConfig
-from pipelines.redact import HIDDEN, is_secret_name, redact, scrub
-from pipelines.spark_config import SparkConfig
-from pipelines.users.config import UsersConfig
+from pipelines.runtime.redact import HIDDEN, is_secret_name, redact, scrub
+from pipelines.runtime.spark_config import SparkConfig
 from pipelines.validate.config import ValidateConfig
 
 DEFAULT_CONFIG_FILE = "pipelines.toml"

@@ -23,8 +23,8 @@ TEST_SPARK_CONF = {
 
 @pytest.fixture(scope="session")
 def spark():
-    from pipelines.spark import build_spark
-    from pipelines.spark_config import SparkConfig
+    from pipelines.runtime.spark import build_spark
+    from pipelines.runtime.spark_config import SparkConfig
 
     session = build_spark(SparkConfig(master="local[2]", app_name="tests", conf=TEST_SPARK_CONF))
     yield session

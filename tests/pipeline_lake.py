@@ -9,8 +9,8 @@ import pandas as pd
 from conftest import make_catalog, write_settings
 
 from pipelines.config import load_settings
-from pipelines.context import RunContext
-from pipelines.stages import STAGES
+from pipelines.orchestration.stages import STAGES
+from pipelines.runtime.context import RunContext
 
 FAST_RETRIES = {"retry_attempts": 3, "retry_wait_s": 0.01, "retry_max_wait_s": 0.05}
 

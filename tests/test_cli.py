@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import make_catalog, write_settings
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 pytestmark = pytest.mark.slow
 

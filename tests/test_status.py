@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from pipelines.status import lake_tables
+from pipelines.cli.status import lake_tables
 
 
 def test_tables_with_tombstones_count_live_rows_only(tmp_path):

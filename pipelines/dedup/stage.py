@@ -12,20 +12,18 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
-from pipelines.context import RunContext, StageResult
-from pipelines.dedup.clusters import canonical, groups_of, stable_ids
 from pipelines.dedup.errors import DedupInputError
 from pipelines.dedup.scoring import SCORED, score_pairs_udf
-from pipelines.embed.stage import validated_rows
-from pipelines.faults import crash_point
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
-from pipelines.neighbors.graph import NEIGHBORS_TABLE
+from pipelines.methods.clusters import canonical, groups_of, stable_ids
+from pipelines.runtime.context import RunContext, StageResult
+from pipelines.runtime.faults import crash_point
+from pipelines.runtime.reads import previous_clusters, validated_rows
+from pipelines.tables import DEDUP_CLUSTERS, DEDUP_PAIRS, NEIGHBORS
 
 log = logging.getLogger(__name__)
 
-PAIRS_TABLE = "dedup/pairs"
-CLUSTERS_TABLE = "dedup/clusters"
 CLUSTER_SCHEMA = StructType(
     [
         StructField("item_id", StringType(), False),
@@ -78,13 +76,6 @@ def score_pairs(candidates: DataFrame, fields: DataFrame, ctx: RunContext) -> Da
     return scored.withColumn("decision", decision).drop("is_match")
 
 
-def previous_clusters(ctx: RunContext) -> dict[str, str]:
-    if not ctx.lake.exists(CLUSTERS_TABLE):
-        return {}
-    rows = ctx.lake.read(CLUSTERS_TABLE).select("item_id", "cluster_id").collect()
-    return {row.item_id: row.cluster_id for row in rows}
-
-
 def cluster_rows(matches: list[tuple[str, str]], lengths: dict, previous: dict) -> pd.DataFrame:
     groups = groups_of(matches)
     ids = stable_ids(groups, previous)
@@ -93,21 +84,14 @@ def cluster_rows(matches: list[tuple[str, str]], lengths: dict, previous: dict) 
     return pd.DataFrame(rows, columns=CLUSTER_SCHEMA.fieldNames())
 
 
-def current_pairs(lake) -> DataFrame:
-    """``dedup/pairs`` as decided by the run that wrote the current ``dedup/clusters``: a
-    run killed between its two commits leaves newer pairs that no clusters reflect yet."""
-    version = lake.matching_version(PAIRS_TABLE, CLUSTERS_TABLE)
-    return lake.read(PAIRS_TABLE, version)
-
-
 def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
     """Score and commit the pairs; (matches, text lengths of matched items, pairs read back)."""
     try:
         pairs = score_pairs(candidates, fields, ctx).withColumn("run_id", F.lit(ctx.run_id))
         # pairs first: readers take the pairs of the run that wrote the current clusters
-        pairs_version = ctx.lake.write(pairs, PAIRS_TABLE, ctx.run_id)
+        pairs_version = ctx.lake.write(pairs, DEDUP_PAIRS, ctx.run_id)
         crash_point("dedup.between_commits")
-        written = ctx.lake.read(PAIRS_TABLE, pairs_version)
+        written = ctx.lake.read(DEDUP_PAIRS, pairs_version)
         matches = [(r.a, r.b) for r in written.filter(F.col("decision") == "match").collect()]
         in_pairs = {item for pair in matches for item in pair}
         members = ctx.spark.createDataFrame([(i,) for i in sorted(in_pairs)], "item_id string")
@@ -124,9 +108,9 @@ def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
 def dedup_catalog(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
     cfg = ctx.settings.dedup
-    if not ctx.lake.exists(NEIGHBORS_TABLE):
-        raise DedupInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
-    candidates = candidate_pairs(ctx.lake.read(NEIGHBORS_TABLE), cfg.cosine_threshold)
+    if not ctx.lake.exists(NEIGHBORS):
+        raise DedupInputError(f"{NEIGHBORS} does not exist; run the neighbors stage first")
+    candidates = candidate_pairs(ctx.lake.read(NEIGHBORS), cfg.cosine_threshold)
     with ctx.workdir("sources", "dedup") as workdir:
         fields = record_fields(ctx, list(cfg.weights()), workdir).persist()
         matches, lengths, written = _pairs(ctx, candidates, fields)
@@ -134,7 +118,7 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
     frame = ctx.spark.createDataFrame(clusters, CLUSTER_SCHEMA).withColumn(
         "run_id", F.lit(ctx.run_id)
     )
-    version = ctx.lake.write(frame, CLUSTERS_TABLE, ctx.run_id)
+    version = ctx.lake.write(frame, DEDUP_CLUSTERS, ctx.run_id)
     n_pairs = written.count()
     log.info(
         "dedup: %d candidate pairs, %d matches, %d clusters",

@@ -18,9 +18,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from pipelines.embed.backends import BackendSpec
 from pipelines.embed.config import CatalogConfig, template_fields
-from pipelines.embed.udf import embedding_column, text_column
+from pipelines.encoder import BackendSpec
+from pipelines.encoder.udf import embedding_column, text_column
 from pipelines.io.ids import id_column
 
 SCHEMA = StructType(

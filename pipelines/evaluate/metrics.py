@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines.dedup.components import components
 from pipelines.errors import InputError
+from pipelines.methods.components import components
 
 User = Hashable
 Item = Hashable

@@ -15,11 +15,8 @@ from pathlib import Path
 import pandas as pd
 from pyspark.sql import functions as F
 
-from pipelines.context import RunContext, StageResult, safe_run_id
 from pipelines.datasets.febrl import read_gold_pairs
 from pipelines.dedup.errors import DedupInputError
-from pipelines.dedup.stage import CLUSTERS_TABLE, previous_clusters
-from pipelines.embed.stage import validated_rows
 from pipelines.evaluate.metrics import (
     bcubed,
     evaluate_rankings,
@@ -32,14 +29,15 @@ from pipelines.evaluate.metrics import (
 )
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
-from pipelines.neighbors.graph import NEIGHBORS_TABLE, live_vectors
+from pipelines.methods.cooccurrence import cooccurrence
+from pipelines.methods.user_vectors import user_vectors
 from pipelines.recs.errors import RecsInputError
 from pipelines.recs.items import without_duplicates
 from pipelines.recs.users import recommend
-from pipelines.spark import task_threads
-from pipelines.users.cooccurrence import cooccurrence
-from pipelines.users.events import EVENTS_TABLE
-from pipelines.users.vectors import user_vectors
+from pipelines.runtime.context import RunContext, StageResult, safe_run_id
+from pipelines.runtime.reads import live_vectors, previous_clusters, validated_rows
+from pipelines.runtime.spark import task_threads
+from pipelines.tables import DEDUP_CLUSTERS, EVENTS, NEIGHBORS
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +56,8 @@ def cluster_pairs(clusters: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def evaluate_dedup(ctx: RunContext, gold_file: Path) -> dict:
-    if not ctx.lake.exists(CLUSTERS_TABLE):
-        raise DedupInputError(f"{CLUSTERS_TABLE} does not exist; run the dedup stage first")
+    if not ctx.lake.exists(DEDUP_CLUSTERS):
+        raise DedupInputError(f"{DEDUP_CLUSTERS} does not exist; run the dedup stage first")
     items = _live_items(ctx)
     gold = read_gold_pairs(gold_file)
     predicted = previous_clusters(ctx)
@@ -105,12 +103,12 @@ def read_events(ctx: RunContext) -> pd.DataFrame:
 
 def neighbor_lists(ctx: RunContext, items: set[str]) -> dict[str, list[str]]:
     """Ranked neighbours of ``items``, duplicates of each item removed."""
-    if not ctx.lake.exists(NEIGHBORS_TABLE):
-        raise RecsInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
+    if not ctx.lake.exists(NEIGHBORS):
+        raise RecsInputError(f"{NEIGHBORS} does not exist; run the neighbors stage first")
     wanted = ctx.spark.createDataFrame([(i,) for i in sorted(items)], "item_id string")
-    graph = ctx.lake.read(NEIGHBORS_TABLE).join(wanted, "item_id", "left_semi")
-    if ctx.lake.exists(CLUSTERS_TABLE):
-        graph = without_duplicates(graph, ctx.lake.read(CLUSTERS_TABLE))
+    graph = ctx.lake.read(NEIGHBORS).join(wanted, "item_id", "left_semi")
+    if ctx.lake.exists(DEDUP_CLUSTERS):
+        graph = without_duplicates(graph, ctx.lake.read(DEDUP_CLUSTERS))
     rows = graph.select("item_id", "neighbor_id", "score").toPandas()
     rows = rows.sort_values(["item_id", "score", "neighbor_id"], ascending=[True, False, True])
     return {item: list(group.neighbor_id) for item, group in rows.groupby("item_id")}
@@ -144,14 +142,14 @@ def evaluate_user_recs(ctx: RunContext) -> pd.DataFrame:
     settings = ctx.settings
     k = settings.evaluate.k
     columns = ["user_id", "item_id", "event_type", "event_time"]
-    events = ctx.lake.read(EVENTS_TABLE).select(*columns).toPandas()
+    events = ctx.lake.read(EVENTS).select(*columns).toPandas()
     split = leave_last_out(events.assign(timestamp=events.event_time))
     train = ctx.spark.createDataFrame(split.train[columns]).persist()
     items = live_vectors(ctx).persist()
     users = user_vectors(train, items, settings.users).persist()
     users_cfg = settings.users
     cooc = cooccurrence(train, users_cfg.history_items, users_cfg.cooccurrence_k).persist()
-    clusters = ctx.lake.read(CLUSTERS_TABLE) if ctx.lake.exists(CLUSTERS_TABLE) else None
+    clusters = ctx.lake.read(DEDUP_CLUSTERS) if ctx.lake.exists(DEDUP_CLUSTERS) else None
     held = sorted(split.held_out)
     rankings = {"popularity": popularity_ranking(split.train, split.seen, held, k)}
     blend = settings.recs.cooccurrence_weight

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines.embed.errors import SourceError
+from pipelines.io.errors import SourceError
 
 MALFORMED_ROW = "malformed_row"
 BAD_ENCODING = "bad_encoding"

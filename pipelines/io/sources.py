@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.embed.errors import SourceError
 from pipelines.io.csv_reader import (
     BAD_ENCODING,
     MALFORMED_ROW,
@@ -24,6 +23,7 @@ from pipelines.io.csv_reader import (
     common_header,
     convert_csv,
 )
+from pipelines.io.errors import SourceError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
-from pipelines.faults import crash_point
 from pipelines.io.workdirs import held, is_held
 from pipelines.lake.base import TableEngine, WriteMode
+from pipelines.runtime.faults import crash_point
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.errors import PipelineError
+from pipelines.errors import InputError, PipelineError
 
 
 class LakeError(PipelineError):
@@ -120,3 +120,7 @@ def io_failure(exc: BaseException, path: object) -> LakeWriteError | None:
     included) is a full, read-only or unwritable file system; else None."""
     marker = _marker(exc, path)
     return LakeWriteError(_IO_FAILURES[marker].format(path=path)) if marker else None
+
+
+class NoValidatedVersionError(InputError):
+    """No version of a table has passed validation, so nothing downstream may read it."""

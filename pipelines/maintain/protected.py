@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.publish.history import Publication, publications
+from pipelines.vectorstore.history import Publication, publications
 
 if TYPE_CHECKING:
-    from pipelines.context import RunContext
+    from pipelines.runtime.context import RunContext
 
 log = logging.getLogger(__name__)
 

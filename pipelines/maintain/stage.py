@@ -10,7 +10,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.context import RunContext, StageResult
 from pipelines.maintain.leftovers import sweep_gx_temp_sites, sweep_work
 from pipelines.maintain.protected import protected_versions
 from pipelines.maintain.retention import ages_hours, vacuum_hours
@@ -20,6 +19,7 @@ from pipelines.maintain.vacuum import (
     remove_orphan_sidecars,
     vacuum_table,
 )
+from pipelines.runtime.context import RunContext, StageResult
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager

@@ -15,16 +15,15 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, IntegerType, LongType, StringType, StructField, StructType
 
-from pipelines.context import RunContext, StageResult, safe_run_id
-from pipelines.embed.stage import live_rows, validated_version
-from pipelines.neighbors.blocks import KeyBlock, top_k_udf, write_key_block
 from pipelines.neighbors.config import NeighborsConfig
-from pipelines.spark import task_threads
+from pipelines.runtime.context import RunContext, StageResult, safe_run_id
+from pipelines.runtime.reads import live_vectors, validated_version
+from pipelines.runtime.spark import task_threads
+from pipelines.tables import NEIGHBORS, OUTLIERS
+from pipelines.vectors.blocks import KeyBlock, top_k_udf, write_key_block
 
 log = logging.getLogger(__name__)
 
-NEIGHBORS_TABLE = "neighbors/catalog"
-OUTLIERS_TABLE = "quality/outliers"
 GRAPH_SCHEMA = StructType(
     [
         StructField("item_id", StringType(), False),
@@ -40,12 +39,6 @@ MANIFEST = StructType(
         StructField("rows", LongType()),
     ]
 )
-
-
-def live_vectors(ctx: RunContext, version: int | None = None) -> DataFrame:
-    """item_id, vector of a catalog version (default: the newest validated one)."""
-    version = validated_version(ctx) if version is None else version
-    return live_rows(ctx.lake, version).select("item_id", "vector")
 
 
 def _block_writer(folder: Path):
@@ -130,14 +123,14 @@ def build_neighbors(ctx: RunContext) -> StageResult:
     try:
         with ctx.workdir("neighbors", safe_run_id(ctx.run_id), cfg.staging_dir) as staging:
             graph, blocks = neighbor_graph(vectors, cfg, staging, task_threads(ctx.spark))
-            graph_version = ctx.lake.write(graph, NEIGHBORS_TABLE, ctx.run_id)
+            graph_version = ctx.lake.write(graph, NEIGHBORS, ctx.run_id)
     finally:
         vectors.unpersist()
-    written = ctx.lake.read(NEIGHBORS_TABLE, graph_version)
+    written = ctx.lake.read(NEIGHBORS, graph_version)
     odd = outliers(written, cfg.outlier_mads).withColumn("run_id", F.lit(ctx.run_id))
-    ctx.lake.write(odd, OUTLIERS_TABLE, ctx.run_id)
+    ctx.lake.write(odd, OUTLIERS, ctx.run_id)
     items = sum(block.rows for block in blocks)
-    n_outliers = ctx.lake.read(OUTLIERS_TABLE).count()
+    n_outliers = ctx.lake.read(OUTLIERS).count()
     log.info("neighbors: graph of %d items written, %d outliers", items, n_outliers)
     return StageResult(
         stage="neighbors",

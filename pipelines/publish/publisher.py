@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
-from pipelines.context import RunContext, StageResult, safe_run_id
+from pipelines.io.reports import read_report
 from pipelines.publish.errors import NotValidatedError, PublishError
-from pipelines.publish.history import Publication, publications, record
-from pipelines.publish.points import CHUNK_ROWS, spark_tables, upsert_rows
-from pipelines.publish.reconcile import compare, repair
-from pipelines.publish.targets import VectorTable, catalog_table, users_table
-from pipelines.validate.report import read_report
+from pipelines.reconcile.stage import compare, repair
+from pipelines.runtime.context import RunContext, StageResult, safe_run_id
+from pipelines.vectorstore.history import Publication, publications, record
+from pipelines.vectorstore.points import CHUNK_ROWS, spark_tables, upsert_rows
+from pipelines.vectorstore.targets import VectorTable, catalog_table, users_table
 
 if TYPE_CHECKING:
     import pyarrow as pa

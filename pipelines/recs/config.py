@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ITEM_RECS_TABLE = "recs/item_to_item"
-USER_RECS_TABLE = "recs/user_to_item"
-
 
 class RecsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -8,11 +8,10 @@ import time
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from pipelines.context import RunContext, StageResult
-from pipelines.dedup.stage import CLUSTER_SCHEMA, CLUSTERS_TABLE
-from pipelines.neighbors.graph import NEIGHBORS_TABLE
-from pipelines.recs.config import ITEM_RECS_TABLE
+from pipelines.dedup.stage import CLUSTER_SCHEMA
 from pipelines.recs.errors import RecsInputError
+from pipelines.runtime.context import RunContext, StageResult
+from pipelines.tables import DEDUP_CLUSTERS, ITEM_RECS, NEIGHBORS
 
 
 def without_duplicates(graph: DataFrame, clusters: DataFrame) -> DataFrame:
@@ -32,15 +31,15 @@ def top_n(rows: DataFrame, n: int) -> DataFrame:
 
 def item_recs(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
-    if not ctx.lake.exists(NEIGHBORS_TABLE):
-        raise RecsInputError(f"{NEIGHBORS_TABLE} does not exist; run the neighbors stage first")
-    graph = ctx.lake.read(NEIGHBORS_TABLE)
-    if ctx.lake.exists(CLUSTERS_TABLE):
-        clusters = ctx.lake.read(CLUSTERS_TABLE)
+    if not ctx.lake.exists(NEIGHBORS):
+        raise RecsInputError(f"{NEIGHBORS} does not exist; run the neighbors stage first")
+    graph = ctx.lake.read(NEIGHBORS)
+    if ctx.lake.exists(DEDUP_CLUSTERS):
+        clusters = ctx.lake.read(DEDUP_CLUSTERS)
     else:
         clusters = ctx.spark.createDataFrame([], CLUSTER_SCHEMA)
     recs = top_n(without_duplicates(graph, clusters), ctx.settings.recs.items_top_n)
-    version, rows = ctx.write_stamped(recs, ITEM_RECS_TABLE)
+    version, rows = ctx.write_stamped(recs, ITEM_RECS)
     return StageResult(
         stage="recs-items",
         rows_read=rows,

@@ -11,17 +11,15 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, IntegerType, StringType, StructField, StructType
 
-from pipelines.context import RunContext, StageResult, safe_run_id
-from pipelines.dedup.stage import CLUSTERS_TABLE
-from pipelines.embed.stage import live_model_id, validated_version
-from pipelines.neighbors.graph import live_vectors, stage_key_blocks
-from pipelines.recs.blend import blend_udf
-from pipelines.recs.config import USER_RECS_TABLE, RecsConfig
+from pipelines.methods.blend import blend_udf
+from pipelines.methods.cooccurrence import recent_items
+from pipelines.neighbors.graph import stage_key_blocks
+from pipelines.recs.config import RecsConfig
 from pipelines.recs.errors import RecsInputError
-from pipelines.spark import task_threads
-from pipelines.users.cooccurrence import COOCCURRENCE_TABLE, recent_items
-from pipelines.users.events import EVENTS_TABLE
-from pipelines.users.vectors import USERS_TABLE
+from pipelines.runtime.context import RunContext, StageResult, safe_run_id
+from pipelines.runtime.reads import live_model_id, live_vectors, validated_version
+from pipelines.runtime.spark import task_threads
+from pipelines.tables import COOCCURRENCE, DEDUP_CLUSTERS, EVENTS, USER_EMBEDDINGS, USER_RECS
 
 log = logging.getLogger(__name__)
 USER_RECS_SCHEMA = StructType(
@@ -90,7 +88,7 @@ def recommend(
 def current_users(ctx: RunContext) -> DataFrame:
     """User vectors in the catalog's current vector space; others are left out (they are
     rebuilt by the next embed-events run without an interval)."""
-    users = ctx.lake.read(USERS_TABLE)
+    users = ctx.lake.read(USER_EMBEDDINGS)
     model = live_model_id(ctx.lake, validated_version(ctx))
     if model is None:
         return users
@@ -103,19 +101,19 @@ def current_users(ctx: RunContext) -> DataFrame:
 def user_recs(ctx: RunContext) -> StageResult:
     started = time.perf_counter()
     lake = ctx.lake
-    for table, stage in ((USERS_TABLE, "embed-events"), (EVENTS_TABLE, "embed-events")):
+    for table, stage in ((USER_EMBEDDINGS, "embed-events"), (EVENTS, "embed-events")):
         if not lake.exists(table):
             raise RecsInputError(f"{table} does not exist; run the {stage} stage first")
-    cooc = lake.read(COOCCURRENCE_TABLE) if lake.exists(COOCCURRENCE_TABLE) else None
+    cooc = lake.read(COOCCURRENCE) if lake.exists(COOCCURRENCE) else None
     if cooc is None:
         cooc = ctx.spark.createDataFrame([], "item_id string, neighbor_id string, score float")
-    clusters = lake.read(CLUSTERS_TABLE) if lake.exists(CLUSTERS_TABLE) else None
+    clusters = lake.read(DEDUP_CLUSTERS) if lake.exists(DEDUP_CLUSTERS) else None
     with ctx.workdir("recs-users", safe_run_id(ctx.run_id)) as staging:
         recs = recommend(
-            current_users(ctx), live_vectors(ctx), lake.read(EVENTS_TABLE), cooc, clusters,
+            current_users(ctx), live_vectors(ctx), lake.read(EVENTS), cooc, clusters,
             ctx.settings.recs, staging, threads=task_threads(ctx.spark),
         )  # fmt: skip
-        version, rows = ctx.write_stamped(recs, USER_RECS_TABLE)
+        version, rows = ctx.write_stamped(recs, USER_RECS)
     return StageResult(
         stage="recs-users",
         rows_read=rows,

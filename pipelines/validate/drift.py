@@ -9,8 +9,8 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipelines.neighbors.topk import top_k_for_queries
 from pipelines.validate.config import ValidateConfig
+from pipelines.vectors.topk import top_k_for_queries
 
 
 @dataclass

@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame
 
-from pipelines.context import RunContext, StageResult
+from pipelines.io.reports import write_report
 from pipelines.lake import TableNotFoundError
-from pipelines.publish.history import last_published
-from pipelines.publish.targets import VectorTable, catalog_table, users_table
+from pipelines.runtime.context import RunContext, StageResult
 from pipelines.validate.drift import DriftReport, check_drift, skipped_drift
 from pipelines.validate.errors import ValidationFailed
 from pipelines.validate.metrics import model_dimension, with_vector_metrics
-from pipelines.validate.report import write_report
 from pipelines.validate.suite import expectations, run_suite
+from pipelines.vectorstore.history import last_published
+from pipelines.vectorstore.targets import VectorTable, catalog_table, users_table
 
 
 def _drift(ctx: RunContext, target: VectorTable, live: DataFrame, version: int) -> DriftReport:
@@ -84,12 +84,12 @@ def validate(
 
 
 def validate_catalog(ctx: RunContext) -> StageResult:
-    from pipelines.embed.stage import count_expected_rows
+    from pipelines.embed.catalog import count_expected_rows
 
     return validate(ctx, catalog_table(ctx.settings), lambda v: count_expected_rows(ctx, v))
 
 
 def validate_users(ctx: RunContext) -> StageResult:
-    from pipelines.users.stage import count_expected_users
+    from pipelines.embed.users import count_expected_users
 
     return validate(ctx, users_table(ctx.settings), lambda _: count_expected_users(ctx))

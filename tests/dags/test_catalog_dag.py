@@ -8,9 +8,9 @@ from airflow_env import REPO, airflow_env, dag_test, migrate
 from conftest import write_settings
 from fake_spark import fake_spark_submit, spark_calls
 
-from pipelines.context import safe_run_id
-from pipelines.datasets.demo import SAMPLE_TEMPLATE
+from pipelines.cli.demo import SAMPLE_TEMPLATE
 from pipelines.datasets.sample import generate_sample
+from pipelines.runtime.context import safe_run_id
 
 pytestmark = pytest.mark.slow
 TASKS = ["embed_catalog", "validate_catalog", "publish_catalog", "reconcile_catalog", "maintain"]

@@ -263,7 +263,7 @@ def test_interval_arguments_are_checked():
     from datetime import UTC, datetime
 
     from pipelines.errors import ConfigError
-    from pipelines.jobs import parse_interval
+    from pipelines.orchestration.runner import parse_interval
 
     start, end = parse_interval("2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00")
     assert (start, end) == (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 1, tzinfo=UTC))

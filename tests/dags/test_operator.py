@@ -18,7 +18,7 @@ PROBE = """
 import json, os, sys
 import airflow.providers.apache.spark.hooks.spark_submit as spark_hook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from pipelines.orchestrate import spark_job
+from pipelines.orchestration.dags import spark_job
 
 spark_hook.kube_client = object()  # the cncf provider is not installed; nothing calls it here
 key = {"PIPELINES__QDRANT__API_KEY": sys.argv[1]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.dedup.clusters import canonical, groups_of, stable_ids
+from pipelines.methods.clusters import canonical, groups_of, stable_ids
 
 
 def test_groups_are_connected_components_of_two_or_more():

@@ -8,11 +8,9 @@ from conftest import make_catalog
 from pipeline_lake import PipelineLake
 from pyspark.sql import functions as F
 
-from pipelines.datasets.demo import SAMPLE_TEMPLATE
+from pipelines.cli.demo import SAMPLE_TEMPLATE
 from pipelines.datasets.sample import generate_sample
-from pipelines.dedup.stage import CLUSTERS_TABLE, PAIRS_TABLE
-from pipelines.neighbors.graph import NEIGHBORS_TABLE, OUTLIERS_TABLE
-from pipelines.recs.items import ITEM_RECS_TABLE
+from pipelines.tables import DEDUP_CLUSTERS, DEDUP_PAIRS, ITEM_RECS, NEIGHBORS, OUTLIERS
 
 pytestmark = pytest.mark.slow
 STAGES = ("embed-catalog", "validate-catalog", "neighbors", "dedup", "recs-items")
@@ -34,7 +32,7 @@ def built(spark, tmp_path_factory, sample):
 
 
 def _clusters(lake) -> pd.DataFrame:
-    return lake.ctx.lake.read(CLUSTERS_TABLE).toPandas().set_index("item_id")
+    return lake.ctx.lake.read(DEDUP_CLUSTERS).toPandas().set_index("item_id")
 
 
 def test_planted_duplicates_form_one_cluster_each(built, sample):
@@ -48,7 +46,7 @@ def test_planted_duplicates_form_one_cluster_each(built, sample):
 
 
 def test_pairs_table_explains_each_decision(built):
-    pairs = built.ctx.lake.read(PAIRS_TABLE).toPandas()
+    pairs = built.ctx.lake.read(DEDUP_PAIRS).toPandas()
     assert (pairs.a < pairs.b).all() and not pairs.duplicated(["a", "b"]).any()
     assert set(pairs.decision) <= {"match", "no_match"}
     matched = pairs[pairs.decision == "match"]
@@ -58,7 +56,7 @@ def test_pairs_table_explains_each_decision(built):
 
 
 def test_no_recommendation_is_the_item_or_in_its_cluster(built):
-    recs = built.ctx.lake.read(ITEM_RECS_TABLE).toPandas()
+    recs = built.ctx.lake.read(ITEM_RECS).toPandas()
     cluster = _clusters(built).cluster_id
     assert not (recs.item_id == recs.rec_id).any()
     own, theirs = recs.item_id.map(cluster), recs.rec_id.map(cluster)
@@ -70,10 +68,10 @@ def test_no_recommendation_is_the_item_or_in_its_cluster(built):
 
 
 def test_graph_and_outliers_cover_live_items(built):
-    graph = built.ctx.lake.read(NEIGHBORS_TABLE)
+    graph = built.ctx.lake.read(NEIGHBORS)
     k = built.settings.neighbors.k
     assert graph.groupBy("item_id").count().filter(F.col("count") != k).count() == 0
-    outliers = built.ctx.lake.read(OUTLIERS_TABLE).toPandas()
+    outliers = built.ctx.lake.read(OUTLIERS).toPandas()
     best = graph.filter("rank = 1").toPandas().set_index("item_id").score
     assert (outliers.best_score < best.median()).all()
 
@@ -95,16 +93,16 @@ def test_cluster_ids_survive_a_rerun_with_one_new_member(built, sample, tmp_path
 def test_catalog_without_duplicates_makes_no_clusters(spark, tmp_path):
     lake = PipelineLake(spark, tmp_path, make_catalog(7))  # every kind and colour differ
     lake.run("embed-catalog", "validate-catalog", "neighbors", "dedup")
-    assert lake.ctx.lake.read(CLUSTERS_TABLE).count() == 0
+    assert lake.ctx.lake.read(DEDUP_CLUSTERS).count() == 0
 
 
 def test_similar_serves_precomputed_recs_without_duplicates(built, sample, tmp_path):
-    from pipelines.client import CatalogClient
+    from pipelines.cli.client import CatalogClient
 
     lake = built.copy_to(tmp_path / "served")
     lake.run("validate-catalog", "publish-catalog")
     member = sample[1].item_id.iloc[0]
-    recs = lake.ctx.lake.read(ITEM_RECS_TABLE).toPandas()
+    recs = lake.ctx.lake.read(ITEM_RECS).toPandas()
     expected = list(recs[recs.item_id == member].sort_values("rank").rec_id[:5])
     client = CatalogClient(lake.store, lake.settings)
     served = client.similar(member, k=5)

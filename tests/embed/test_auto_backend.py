@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from pipelines.embed.backends import auto
-from pipelines.embed.backends.base import batch_size_for
-from pipelines.embed.config import ModelConfig
+from pipelines.encoder import auto
+from pipelines.encoder.base import batch_size_for
+from pipelines.encoder.config import ModelConfig
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.embed.backends import BackendSpec, build_backend
-from pipelines.embed.errors import BackendError
+from pipelines.encoder import BackendSpec, build_backend
+from pipelines.encoder.errors import BackendError
 
 SENTENCES = [
     "Stainless steel water bottle, 750 ml, keeps drinks cold for 24 hours.",
@@ -77,7 +77,7 @@ def test_order_and_batching_do_not_change_vectors(model_path: str, cache_dir: st
 def test_export_is_cached(
     backend: str, model_path: str, cache_dir: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines.embed.backends import onnx_backend
+    from pipelines.encoder import onnx_backend
 
     spec = _spec(backend, model_path, cache_dir)
     first = onnx_backend.export_onnx(spec)
@@ -97,7 +97,7 @@ def test_export_is_cached(
 
 
 def test_export_rejects_other_backends(model_path: str, cache_dir: str) -> None:
-    from pipelines.embed.backends.onnx_backend import export_onnx
+    from pipelines.encoder.onnx_backend import export_onnx
 
     with pytest.raises(BackendError):
         export_onnx(_spec("torch", model_path, cache_dir))

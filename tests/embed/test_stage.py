@@ -8,11 +8,12 @@ import pytest
 from conftest import make_catalog, write_settings
 
 from pipelines.config import load_settings
-from pipelines.context import RunContext
-from pipelines.embed.backends import BackendSpec, build_backend
-from pipelines.embed.errors import SourceError
-from pipelines.embed.stage import EMBEDDINGS_TABLE, QUARANTINE_TABLE, embed_catalog
+from pipelines.embed.catalog import embed_catalog
+from pipelines.encoder import BackendSpec, build_backend
+from pipelines.io.errors import SourceError
 from pipelines.lake import open_lake
+from pipelines.runtime.context import RunContext
+from pipelines.tables import CATALOG_EMBEDDINGS, CATALOG_QUARANTINE
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ class Lake:
         return embed_catalog(RunContext(self.settings, self.spark, self.lake, f"run-{self.runs}"))
 
     def table(self, version: int | None = None) -> pd.DataFrame:
-        return self.lake.read(EMBEDDINGS_TABLE, version).toPandas().set_index("item_id")
+        return self.lake.read(CATALOG_EMBEDDINGS, version).toPandas().set_index("item_id")
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def test_vectors_belong_to_their_rows(embedded, model_path):
 
 def test_bad_rows_are_quarantined_with_reasons(embedded):
     lake, result = embedded
-    bad = lake.lake.read(QUARANTINE_TABLE).toPandas()
+    bad = lake.lake.read(CATALOG_QUARANTINE).toPandas()
     reasons = sorted(bad.reason)
     assert reasons == ["duplicate_id", "duplicate_id", "empty_text", "null_id", "null_id"]
     assert result.quarantined == 5
@@ -99,21 +100,21 @@ def test_fixing_the_source_empties_the_quarantine(embedded, catalog):
     lake, _ = embedded
     lake.write_source(catalog)
     assert lake.run().quarantined == 0
-    assert lake.lake.read(QUARANTINE_TABLE).count() == 0
+    assert lake.lake.read(CATALOG_QUARANTINE).count() == 0
 
 
 def test_clean_source_creates_no_quarantine_table(spark, tmp_path, catalog):
     lake = Lake(spark, tmp_path, catalog.head(10))
     assert lake.run().quarantined == 0
-    assert not lake.lake.exists(QUARANTINE_TABLE)
+    assert not lake.lake.exists(CATALOG_QUARANTINE)
 
 
 def test_rerun_embeds_nothing_and_commits_nothing(embedded):
     lake, _ = embedded
-    version = lake.lake.version(EMBEDDINGS_TABLE)
+    version = lake.lake.version(CATALOG_EMBEDDINGS)
     again = lake.run()
     assert (again.embedded, again.skipped, again.tombstoned) == (0, 100, 0)
-    assert lake.lake.version(EMBEDDINGS_TABLE) == version
+    assert lake.lake.version(CATALOG_EMBEDDINGS) == version
 
 
 def test_changing_one_percent_reembeds_exactly_those(embedded, catalog):
@@ -150,14 +151,14 @@ def test_older_version_returns_older_vectors(embedded, catalog):
     now, old = lake.table(), lake.table(version=0)
     assert not np.allclose(now.loc["I0007", "vector"], before.loc["I0007", "vector"])
     np.testing.assert_array_equal(old.loc["I0007", "vector"], before.loc["I0007", "vector"])
-    history = lake.lake.history(EMBEDDINGS_TABLE)
+    history = lake.lake.history(CATALOG_EMBEDDINGS)
     assert [v.run_id for v in history] == ["run-2", "run-1"]
 
 
 def test_failure_before_commit_leaves_previous_version(embedded, catalog, monkeypatch):
     lake, _ = embedded
-    version = lake.lake.version(EMBEDDINGS_TABLE)
-    files_before = {p.name for p in lake.lake.path(EMBEDDINGS_TABLE).iterdir()}
+    version = lake.lake.version(CATALOG_EMBEDDINGS)
+    files_before = {p.name for p in lake.lake.path(CATALOG_EMBEDDINGS).iterdir()}
 
     def failing_commit(*args, **kwargs):
         raise RuntimeError("injected failure before commit")
@@ -166,8 +167,8 @@ def test_failure_before_commit_leaves_previous_version(embedded, catalog, monkey
     lake.write_source(make_catalog(3, start=500).pipe(lambda new: pd.concat([catalog, new])))
     with pytest.raises(RuntimeError, match="injected"):
         lake.run()
-    assert lake.lake.version(EMBEDDINGS_TABLE) == version
-    assert {p.name for p in lake.lake.path(EMBEDDINGS_TABLE).iterdir()} == files_before
+    assert lake.lake.version(CATALOG_EMBEDDINGS) == version
+    assert {p.name for p in lake.lake.path(CATALOG_EMBEDDINGS).iterdir()} == files_before
     assert len(lake.table()) == 100
 
 
@@ -175,11 +176,11 @@ def test_missing_file_is_named_and_nothing_written(lake):
     lake.csv.unlink()
     with pytest.raises(SourceError, match=r"catalog\.csv does not exist"):
         lake.run()
-    assert not lake.lake.exists(EMBEDDINGS_TABLE) and not lake.lake.exists(QUARANTINE_TABLE)
+    assert not lake.lake.exists(CATALOG_EMBEDDINGS) and not lake.lake.exists(CATALOG_QUARANTINE)
 
 
 def test_missing_column_is_named_and_nothing_written(lake, catalog):
     lake.write_source(catalog.drop(columns=["brand"]))
     with pytest.raises(SourceError, match=r"no column 'brand'.*columns are 'item_id', 'title'"):
         lake.run()
-    assert not lake.lake.exists(EMBEDDINGS_TABLE)
+    assert not lake.lake.exists(CATALOG_EMBEDDINGS)

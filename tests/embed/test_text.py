@@ -1,5 +1,5 @@
 from pipelines.embed.config import template_fields
-from pipelines.embed.text import content_hash, normalize_text, render_text
+from pipelines.encoder.text import content_hash, normalize_text, render_text
 
 
 def test_normalize_strips_controls_and_collapses_whitespace():

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from pipeline_lake import PipelineLake
 
-from pipelines.cli import main
-from pipelines.datasets.demo import SAMPLE_TEMPLATE
+from pipelines.cli.demo import SAMPLE_TEMPLATE
+from pipelines.cli.main import main
 from pipelines.datasets.sample import generate_sample
 
 pytestmark = pytest.mark.slow

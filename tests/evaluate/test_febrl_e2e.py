@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

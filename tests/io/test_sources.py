@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.embed.errors import SourceError
 from pipelines.io import csv_reader, sources
+from pipelines.io.errors import SourceError
 from pipelines.io.sources import read_source
 from pipelines.io.workdirs import owned_workdir
 from pipelines.lake import LakeConfig, open_lake

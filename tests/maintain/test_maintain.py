@@ -19,12 +19,12 @@ import pytest
 from conftest import make_catalog, write_settings
 
 from pipelines.config import load_settings
-from pipelines.context import RunContext
+from pipelines.io.reports import write_report
 from pipelines.io.workdirs import owned_workdir
 from pipelines.lake import open_lake
 from pipelines.maintain.stage import maintain
-from pipelines.publish.history import Publication, record
-from pipelines.validate.report import write_report
+from pipelines.runtime.context import RunContext
+from pipelines.vectorstore.history import Publication, record
 
 TABLE = "embeddings/catalog"
 DAY_MS = 86_400_000

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pipelines.io.reports import write_report
 from pipelines.maintain.protected import kept_publications, validated_versions
 from pipelines.maintain.retention import MARGIN_HOURS, ages_hours, vacuum_hours
 from pipelines.maintain.vacuum import find_tables
-from pipelines.publish.history import Publication
-from pipelines.validate.report import write_report
+from pipelines.vectorstore.history import Publication
 
 
 @pytest.mark.parametrize(

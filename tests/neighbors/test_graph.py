@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.neighbors.blocks import RunningTopK
 from pipelines.neighbors.config import NeighborsConfig
 from pipelines.neighbors.graph import neighbor_graph, outliers
+from pipelines.vectors.blocks import RunningTopK
 
 
 def _unit_vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:

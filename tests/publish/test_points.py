@@ -11,9 +11,9 @@ from pipelines.config import Settings
 from pipelines.lake import LakeConfig, open_lake
 from pipelines.publish import points
 from pipelines.publish.config import PublishConfig
-from pipelines.publish.points import prefetched, records, spark_tables, to_point, upsert_rows
-from pipelines.publish.store import QdrantStore, point_id
-from pipelines.publish.targets import POINT_COLUMNS, catalog_table, users_table
+from pipelines.vectorstore.base import QdrantStore, point_id
+from pipelines.vectorstore.points import prefetched, records, spark_tables, to_point, upsert_rows
+from pipelines.vectorstore.targets import POINT_COLUMNS, catalog_table, users_table
 
 
 def _table(vectors: list) -> pa.Table:

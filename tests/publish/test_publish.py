@@ -11,14 +11,14 @@ from conftest import make_catalog
 from pipeline_lake import ALL, build_golden
 from pyspark.sql import functions as F
 
-from pipelines.client import CatalogClient
-from pipelines.embed.stage import EMBEDDINGS_TABLE
+from pipelines.cli.client import CatalogClient
 from pipelines.publish import publisher
 from pipelines.publish.errors import NotValidatedError, ReconcileMismatch, VectorStoreUnavailable
 from pipelines.publish.publisher import rollback
-from pipelines.publish.reconcile import reconcile_catalog
-from pipelines.publish.store import point_id
+from pipelines.reconcile.stage import reconcile_catalog
+from pipelines.tables import CATALOG_EMBEDDINGS
 from pipelines.validate.errors import ValidationFailed
+from pipelines.vectorstore.base import point_id
 
 pytestmark = pytest.mark.slow
 
@@ -87,10 +87,10 @@ def test_full_publish_fetches_through_spark_where_the_engine_cannot_read(
 
 def test_failed_validation_blocks_publishing(lake):
     target, count = lake.alias_target, lake.store.count("catalog")
-    table = lake.ctx.lake.read(EMBEDDINGS_TABLE)
+    table = lake.ctx.lake.read(CATALOG_EMBEDDINGS)
     nan_vector = F.when(F.col("item_id") == "I0005", F.array(F.lit(float("nan")).cast("float")))
     corrupted = table.withColumn("vector", nan_vector.otherwise(F.col("vector")))
-    lake.ctx.lake.write(corrupted.localCheckpoint(), EMBEDDINGS_TABLE, "corrupt")
+    lake.ctx.lake.write(corrupted.localCheckpoint(), CATALOG_EMBEDDINGS, "corrupt")
     with pytest.raises(ValidationFailed, match="all_finite.*\n.*|all_finite"):
         lake.run("validate-catalog")
     with pytest.raises(NotValidatedError, match="failed; nothing is published"):
@@ -126,7 +126,7 @@ def test_reconcile_finds_and_repairs_a_deleted_point(lake):
 
 
 def test_reconcile_finds_extra_and_stale_points(lake):
-    from pipelines.publish.store import Point
+    from pipelines.vectorstore.base import Point
 
     target = lake.alias_target
     lake.store.upsert(target, [Point(point_id("ghost"), [0.1] * 384, {"item_id": "ghost"})])
@@ -199,7 +199,7 @@ def test_drift_is_checked_against_the_published_version(lake):
 def test_cli_query_similar_reconcile_and_rollback(lake, capsys):
     import json
 
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     config = str(lake.folder / "pipelines.toml")
     lake.run(*ALL, full_refresh=True)  # a second collection to roll back to

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from pipelines import commands, stages
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.errors import ConfigError, StageError
-from pipelines.jobs import run_job
+from pipelines.orchestration.runner import run_job
 from pipelines.publish.errors import VectorStoreUnavailable
 
 HINT = "(run with --debug for the traceback)"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.embed.errors import SourceError
+from pipelines.io.errors import SourceError
 from pipelines.io.ids import normalize_id
 from pipelines.io.sources import read_source
 from pipelines.io.workdirs import owned_workdir

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import Row
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.lake import LakeConfig, open_lake
 
 ROWS = [

@@ -13,8 +13,8 @@ from pipelines.config import load_settings
 from pipelines.errors import ConfigError
 from pipelines.publish.config import PublishConfig
 from pipelines.publish.errors import PublishError
-from pipelines.publish.store import QdrantStore
-from pipelines.redact import is_secret_name, redact, redact_url
+from pipelines.runtime.redact import is_secret_name, redact, redact_url
+from pipelines.vectorstore.base import QdrantStore
 
 KEY = "sk-live-0123456789"
 

@@ -8,11 +8,12 @@ from conftest import make_catalog
 from pipeline_lake import ALL, build_golden
 from pyspark.sql import functions as F
 
-from pipelines.dedup.stage import CLUSTERS_TABLE, current_pairs
-from pipelines.embed.errors import MassDeleteError, SourceError
-from pipelines.embed.stage import EMBEDDINGS_TABLE, QUARANTINE_TABLE
-from pipelines.publish.store import point_id
+from pipelines.embed.errors import MassDeleteError
+from pipelines.io.errors import SourceError
+from pipelines.runtime.reads import current_pairs
+from pipelines.tables import CATALOG_EMBEDDINGS, CATALOG_QUARANTINE, DEDUP_CLUSTERS
 from pipelines.validate.errors import ValidationFailed
+from pipelines.vectorstore.base import point_id
 
 pytestmark = pytest.mark.slow
 N = 30
@@ -31,12 +32,12 @@ def lake(golden, tmp_path):
 
 
 def _live(lake, version=None) -> pd.DataFrame:
-    rows = lake.ctx.lake.read(EMBEDDINGS_TABLE, version).filter(~F.col("is_deleted"))
+    rows = lake.ctx.lake.read(CATALOG_EMBEDDINGS, version).filter(~F.col("is_deleted"))
     return rows.toPandas().set_index("item_id")
 
 
 def _reasons(lake) -> list[str]:
-    return sorted(r.reason for r in lake.ctx.lake.read(QUARANTINE_TABLE).collect())
+    return sorted(r.reason for r in lake.ctx.lake.read(CATALOG_QUARANTINE).collect())
 
 
 @pytest.mark.scenario(
@@ -79,11 +80,11 @@ def test_conflicting_rows_of_a_live_id_keep_its_last_good_version(lake):
     "refused by the mass-delete guard (exit 2); every table and the alias unchanged",
 )
 def test_an_empty_source_does_not_tombstone_the_catalog(lake):
-    versions = [lake.ctx.lake.version(t) for t in (EMBEDDINGS_TABLE, QUARANTINE_TABLE)]
+    versions = [lake.ctx.lake.version(t) for t in (CATALOG_EMBEDDINGS, CATALOG_QUARANTINE)]
     lake.write_source(make_catalog(N).iloc[0:0])
     with pytest.raises(MassDeleteError, match=rf"tombstone {N} of {N} live items.*--allow-mass"):
         lake.run("embed-catalog")
-    assert [lake.ctx.lake.version(t) for t in (EMBEDDINGS_TABLE, QUARANTINE_TABLE)] == versions
+    assert [lake.ctx.lake.version(t) for t in (CATALOG_EMBEDDINGS, CATALOG_QUARANTINE)] == versions
 
 
 @pytest.mark.scenario(
@@ -91,11 +92,11 @@ def test_an_empty_source_does_not_tombstone_the_catalog(lake):
     "refused unless --allow-mass-delete; with it, the missing items become tombstones",
 )
 def test_a_truncated_source_needs_an_explicit_mass_delete(lake):
-    version = lake.ctx.lake.version(EMBEDDINGS_TABLE)
+    version = lake.ctx.lake.version(CATALOG_EMBEDDINGS)
     lake.write_source(make_catalog(N // 3))
     with pytest.raises(MassDeleteError, match="max_delete_fraction = 0.2"):
         lake.run("embed-catalog")
-    assert lake.ctx.lake.version(EMBEDDINGS_TABLE) == version
+    assert lake.ctx.lake.version(CATALOG_EMBEDDINGS) == version
     lake.ctx.allow_mass_delete = True
     [embed] = lake.run("embed-catalog")
     assert embed.tombstoned == N - N // 3 and len(_live(lake)) == N // 3
@@ -107,7 +108,7 @@ def test_a_first_load_of_an_empty_source_fails_naming_it(spark, tmp_path):
     empty = PipelineLake(spark, tmp_path, make_catalog(3).iloc[0:0])
     with pytest.raises(SourceError, match=r"catalog.csv has no readable rows"):
         empty.run("embed-catalog")
-    assert not empty.ctx.lake.exists(EMBEDDINGS_TABLE)
+    assert not empty.ctx.lake.exists(CATALOG_EMBEDDINGS)
 
 
 @pytest.mark.scenario(
@@ -115,11 +116,11 @@ def test_a_first_load_of_an_empty_source_fails_naming_it(spark, tmp_path):
     "neighbors, dedup and recs read the last validated version, not the failed one",
 )
 def test_downstream_stages_read_the_last_validated_version(lake):
-    validated = lake.ctx.lake.version(EMBEDDINGS_TABLE)
-    table = lake.ctx.lake.read(EMBEDDINGS_TABLE)
+    validated = lake.ctx.lake.version(CATALOG_EMBEDDINGS)
+    table = lake.ctx.lake.read(CATALOG_EMBEDDINGS)
     zero = F.when(F.col("item_id") == "I0003", F.array_repeat(F.lit(0.0).cast("float"), 384))
     broken = table.withColumn("vector", zero.otherwise(F.col("vector")))
-    lake.ctx.lake.write(broken.localCheckpoint(), EMBEDDINGS_TABLE, "broken")
+    lake.ctx.lake.write(broken.localCheckpoint(), CATALOG_EMBEDDINGS, "broken")
     with pytest.raises(ValidationFailed, match="is_zero"):
         lake.run("validate-catalog")
     [neighbors] = lake.run("neighbors")
@@ -171,7 +172,7 @@ def _point_hashes(lake, collection) -> dict[str, str]:
 )
 def test_pairs_are_read_from_the_run_that_wrote_the_clusters(lake, monkeypatch):
     lake.run("neighbors", "dedup")
-    clusters_run = lake.ctx.lake.history(CLUSTERS_TABLE)[0].run_id
+    clusters_run = lake.ctx.lake.history(DEDUP_CLUSTERS)[0].run_id
 
     def die(name):
         if name == "dedup.between_commits":
@@ -180,6 +181,6 @@ def test_pairs_are_read_from_the_run_that_wrote_the_clusters(lake, monkeypatch):
     monkeypatch.setattr("pipelines.dedup.stage.crash_point", die)
     with pytest.raises(KeyboardInterrupt):
         lake.run("dedup")
-    assert lake.ctx.lake.history(CLUSTERS_TABLE)[0].run_id == clusters_run
+    assert lake.ctx.lake.history(DEDUP_CLUSTERS)[0].run_id == clusters_run
     runs = {r.run_id for r in current_pairs(lake.ctx.lake).select("run_id").distinct().collect()}
     assert runs == {clusters_run}

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.publish.config import PublishConfig
 from pipelines.publish.errors import PublishDeadlineExceeded, VectorStoreUnavailable
-from pipelines.publish.store import QdrantStore
+from pipelines.vectorstore.base import QdrantStore
 
 
 class _FakeClient:

@@ -12,18 +12,11 @@ from pipeline_lake import PipelineLake
 from pyspark.sql import functions as F
 
 from pipelines.errors import PipelineError
+from pipelines.methods.user_vectors import blend_text, decay_weights, weighted_unit_mean
 from pipelines.publish.errors import NotValidatedError
-from pipelines.publish.store import point_id
-from pipelines.recs.config import USER_RECS_TABLE
-from pipelines.users.cooccurrence import COOCCURRENCE_TABLE
-from pipelines.users.events import EVENTS_QUARANTINE, EVENTS_TABLE
-from pipelines.users.vectors import (
-    USERS_TABLE,
-    blend_text,
-    decay_weights,
-    weighted_unit_mean,
-)
+from pipelines.tables import COOCCURRENCE, EVENTS, EVENTS_QUARANTINE, USER_EMBEDDINGS, USER_RECS
 from pipelines.validate.errors import ValidationFailed
+from pipelines.vectorstore.base import point_id
 
 pytestmark = pytest.mark.slow
 DAY = 86_400
@@ -86,14 +79,14 @@ def test_bad_events_are_quarantined_with_their_reasons(lake):
     assert sorted(bad.reason) == [
         "bad_timestamp", "future_timestamp", "null_item", "null_user", "unknown_item",
     ]  # fmt: skip
-    assert lake.ctx.lake.read(EVENTS_TABLE).count() == 30
+    assert lake.ctx.lake.read(EVENTS).count() == 30
     assert result.quarantined == 5 and result.embedded == 6
 
 
 def test_user_vector_is_the_decayed_weighted_mean_of_item_vectors(lake):
     _run(lake, "embed-events")
     items = lake.ctx.lake.read("embeddings/catalog").toPandas().set_index("item_id").vector
-    user = lake.ctx.lake.read(USERS_TABLE).filter(F.col("user_id") == "U0").first()
+    user = lake.ctx.lake.read(USER_EMBEDDINGS).filter(F.col("user_id") == "U0").first()
     days = np.arange(5)  # U0 saw I0001..I0005 on five consecutive days, all views
     weights = 0.5 ** ((days.max() - days) / 30.0)
     vectors = np.stack([items[f"I{n:04d}"] for n in range(1, 6)])
@@ -102,11 +95,11 @@ def test_user_vector_is_the_decayed_weighted_mean_of_item_vectors(lake):
 
 
 def test_event_text_is_embedded_and_blended_in(lake, model_path):
-    from pipelines.embed.backends import BackendSpec, build_backend
+    from pipelines.encoder import BackendSpec, build_backend
 
     _run(lake, "embed-events")
     items = lake.ctx.lake.read("embeddings/catalog").toPandas().set_index("item_id").vector
-    user = lake.ctx.lake.read(USERS_TABLE).filter(F.col("user_id") == "U3").first()
+    user = lake.ctx.lake.read(USER_EMBEDDINGS).filter(F.col("user_id") == "U3").first()
     days = np.arange(5)
     weights = 0.5 ** ((days.max() - days) / 30.0)
     item_mean = weighted_unit_mean(np.stack([items[f"I{n:04d}"] for n in range(20, 25)]), weights)
@@ -121,10 +114,10 @@ def test_rerunning_an_interval_changes_nothing(lake):
     _run(lake, "embed-events")  # every event first, then the interval twice
     _run(lake, "embed-events", interval=interval)
     read = lake.ctx.lake.read
-    first = (read(EVENTS_TABLE).drop("run_id").toPandas(), read(USERS_TABLE).toPandas())
+    first = (read(EVENTS).drop("run_id").toPandas(), read(USER_EMBEDDINGS).toPandas())
     quarantined = read(EVENTS_QUARANTINE).count()
     _run(lake, "embed-events", interval=interval)
-    again = (read(EVENTS_TABLE).drop("run_id").toPandas(), read(USERS_TABLE).toPandas())
+    again = (read(EVENTS).drop("run_id").toPandas(), read(USER_EMBEDDINGS).toPandas())
     key = ["user_id", "item_id", "event_time"]
     pd.testing.assert_frame_equal(
         first[0].sort_values(key).reset_index(drop=True),
@@ -135,20 +128,20 @@ def test_rerunning_an_interval_changes_nothing(lake):
     assert all(np.allclose(vectors[r.user_id], r.vector) for r in first[1].itertuples())
     assert len(first[0]) == 30  # events outside the interval were kept
     assert len(again[1]) == 6  # the MERGE touched U0-U2 only; U3-U5 were kept
-    users = {v.run_id for v in lake.ctx.lake.history(USERS_TABLE)[:2]}
+    users = {v.run_id for v in lake.ctx.lake.history(USER_EMBEDDINGS)[:2]}
     assert len(users) == 2  # each interval run committed its own version
 
 
 def test_recommendations_skip_seen_items_and_reach_cold_items(lake):
     _run(lake, "embed-events", "cooccurrence", "recs-users")
-    recs = lake.ctx.lake.read(USER_RECS_TABLE).toPandas()
-    seen = lake.ctx.lake.read(EVENTS_TABLE).select("user_id", "item_id").toPandas()
+    recs = lake.ctx.lake.read(USER_RECS).toPandas()
+    seen = lake.ctx.lake.read(EVENTS).select("user_id", "item_id").toPandas()
     overlap = recs.merge(seen, on=["user_id", "item_id"])
     assert overlap.empty, overlap
     assert (recs.groupby("user_id").size() == lake.settings.recs.users_top_n).all()
     with_events = set(seen.item_id)
     assert (~recs.item_id.isin(with_events)).any()  # items nobody touched are recommended
-    cooc = lake.ctx.lake.read(COOCCURRENCE_TABLE).toPandas()
+    cooc = lake.ctx.lake.read(COOCCURRENCE).toPandas()
     # I0001 shares users only with I0002..I0005, never with the other group
     assert set(cooc[cooc.item_id == "I0001"].neighbor_id) == {f"I{n:04d}" for n in range(2, 6)}
 
@@ -167,7 +160,7 @@ def test_duplicates_of_seen_items_count_as_seen(spark):
 def test_cli_recommend_serves_the_users_row(lake, capsys):
     import json
 
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     _run(lake, "embed-events", "cooccurrence", "recs-users")
     lake.ctx.close()
@@ -175,7 +168,7 @@ def test_cli_recommend_serves_the_users_row(lake, capsys):
     capsys.readouterr()
     assert main(["recommend", "U0", "--k", "3", "--json", "--config", config]) == 0
     served = [r["item_id"] for r in json.loads(capsys.readouterr().out)]
-    recs = lake.ctx.lake.read(USER_RECS_TABLE).filter(F.col("user_id") == "U0").toPandas()
+    recs = lake.ctx.lake.read(USER_RECS).filter(F.col("user_id") == "U0").toPandas()
     assert served == list(recs.sort_values("rank").item_id[:3])
     assert main(["recommend", "NOBODY", "--config", config]) == 2
     assert "NOBODY" in capsys.readouterr().err
@@ -198,15 +191,15 @@ def test_user_alias_moves_only_on_a_valid_run(lake):
     assert payload["user_id"].startswith("U") and payload["n_events"] == 5
     _run(lake, "reconcile-users")  # Qdrant matches the table: does not raise
 
-    table = lake.ctx.lake.read(USERS_TABLE)
+    table = lake.ctx.lake.read(USER_EMBEDDINGS)
     nan = F.array_repeat(F.lit(float("nan")).cast("float"), 384)
     broken = table.withColumn(
         "vector", F.when(F.col("user_id") == "U1", nan).otherwise(F.col("vector"))
     )
-    lake.ctx.lake.write(broken.localCheckpoint(), USERS_TABLE, "broken")
+    lake.ctx.lake.write(broken.localCheckpoint(), USER_EMBEDDINGS, "broken")
     with pytest.raises(ValidationFailed, match="all_finite"):
         _run(lake, "validate-users")
-    with pytest.raises(NotValidatedError, match=f"{USERS_TABLE}.*failed; nothing is published"):
+    with pytest.raises(NotValidatedError, match=f"{USER_EMBEDDINGS}.*failed; nothing is published"):
         _run(lake, "publish-users", full_refresh=True)
     assert _served_users(lake) == (first, vectors)  # same collection, same vectors
 
@@ -218,7 +211,7 @@ def test_user_alias_moves_only_on_a_valid_run(lake):
 
 
 def test_services_search_the_catalog_with_a_served_user_vector(lake):
-    from pipelines.client import CatalogClient
+    from pipelines.cli.client import CatalogClient
 
     _run(lake, "embed-events", "validate-users", "publish-users")
     client = CatalogClient(lake.store, lake.settings)
@@ -228,7 +221,7 @@ def test_services_search_the_catalog_with_a_served_user_vector(lake):
     near = client.near_user("U0", k=5)
     read = lake.ctx.lake.read
     items = read("embeddings/catalog").toPandas().set_index("item_id").vector
-    user = read(USERS_TABLE).filter(F.col("user_id") == "U0").first().vector
+    user = read(USER_EMBEDDINGS).filter(F.col("user_id") == "U0").first().vector
     scores = np.stack(items.to_numpy()) @ np.asarray(user)  # brute force over the table
     expected = items.index[np.argsort(-scores)[:5]]
     assert [r.item_id for r in near] == list(expected)

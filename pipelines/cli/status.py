@@ -1,0 +1,79 @@
+"""What the pipeline has produced, read without Spark: tables, validation, the served alias."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.config import Settings
+
+
+def lake_tables(root: Path) -> list[tuple[str, int, int, str]]:
+    """(table, version, rows, last run id) for every Delta table under ``root``; rows of a
+    table with tombstones count its live rows only."""
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    found = []
+    for log in sorted(root.glob("**/_delta_log")):
+        table = DeltaTable(str(log.parent))
+        run_id = table.history(1)[0].get("run_id", "")
+        dataset = table.to_pyarrow_dataset()
+        live = ~pc.field("is_deleted") if "is_deleted" in dataset.schema.names else None
+        rows = dataset.count_rows(filter=live)
+        found.append((str(log.parent.relative_to(root)), table.version(), rows, run_id))
+    return found
+
+
+def latest_validations(root: Path) -> list[dict]:
+    """The newest validation report of each validated table."""
+    folders = sorted(p for p in (root / "reports" / "validation").glob("*") if p.is_dir())
+    newest = [max(f.glob("v*.json"), default=None) for f in folders]
+    return [json.loads(path.read_text()) for path in newest if path is not None]
+
+
+def print_status(settings: Settings, console: Console, query: str | None) -> None:
+    root = settings.lake.root
+    table = Table(title=f"tables under {root}")
+    for column in ("table", "version", "rows", "last run id"):
+        table.add_column(column)
+    for name, version, rows, run_id in lake_tables(root):
+        table.add_row(name, str(version), str(rows), run_id)
+    console.print(table)
+    for report in latest_validations(root):
+        verdict = "passed" if report["success"] else "FAILED: " + "; ".join(report["failures"])
+        console.print(f"validation of {report['table']} v{report['version']}: {verdict}")
+        console.print(f"  drift: {report['drift']['status']} ({report['drift']['message']})")
+        console.print(f"  Data Docs: {report['data_docs']}")
+    _print_serving(settings, console, query)
+
+
+def _print_serving(settings: Settings, console: Console, query: str | None) -> None:
+    from pipelines.cli.client import CatalogClient
+    from pipelines.vectorstore.base import open_store
+
+    store = open_store(settings)
+    try:
+        for alias in (settings.publish.alias, settings.publish.users_alias):
+            target = store.alias_target(alias)
+            served = f"{target} ({store.count(alias)} points)" if target else "not published yet"
+            console.print(f"{store.description}: alias {alias} -> {served}")
+        if query and store.alias_target(settings.publish.alias):
+            client = CatalogClient(store, settings)
+            hits = client.query(query, k=3)
+            console.print(f"query {query!r}: " + ", ".join(_hit(h) for h in hits))
+            if hits:
+                similar = client.similar(hits[0].item_id, k=3)
+                console.print(
+                    f"similar to {hits[0].item_id}: " + ", ".join(_hit(h) for h in similar)
+                )
+    finally:
+        store.close()
+
+
+def _hit(hit) -> str:
+    title = hit.payload.get("title", "")
+    return f"{hit.item_id} {title!r} ({hit.score:.3f})"

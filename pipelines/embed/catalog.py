@@ -1,0 +1,245 @@
+"""The embed-catalog stage: only new, changed or re-modelled rows are embedded.
+
+One run reads the source, quarantines bad rows, compares content hashes with the current
+table version, embeds what changed, turns vanished ids into tombstones, and commits the new
+table state in one Delta transaction (unchanged vectors are carried over, not recomputed).
+Nothing changed means no commit at all.
+
+Duplicate ids: exact copies of one row count once (the copies are quarantined as
+``duplicate_row``); rows that share an id but differ are all quarantined as ``duplicate_id``,
+and an item already in the table keeps its last good version ("held") rather than vanish.
+A run that would tombstone more than ``max_delete_fraction`` of the live items is refused
+unless the run allows a mass delete.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
+
+from pipelines.embed.config import template_fields
+from pipelines.embed.errors import AccountingError, MassDeleteError, SourceError
+from pipelines.embed.rows import (
+    REASONS,
+    classify,
+    embed_rows,
+    kept_rows,
+    new_tombstones,
+    prepare_rows,
+    shaped,
+    valid_rows,
+)
+from pipelines.encoder import BackendSpec
+from pipelines.encoder.auto import resolve_backend
+from pipelines.io.quarantine import quarantine_rows, rejected_rows, write_quarantine
+from pipelines.io.sources import SourceRead, read_configured
+from pipelines.runtime.context import RunContext, StageResult
+from pipelines.runtime.faults import crash_point
+from pipelines.runtime.reads import live_rows
+from pipelines.runtime.spark import task_threads
+from pipelines.tables import CATALOG_EMBEDDINGS, CATALOG_QUARANTINE
+
+log = logging.getLogger(__name__)
+
+
+def read_catalog(ctx: RunContext, workdir) -> SourceRead:
+    cfg = ctx.settings.catalog
+    needed = [cfg.id_column, *template_fields(cfg.text_template), *cfg.payload_columns]
+    return read_configured(ctx.lake, "catalog", cfg, needed, workdir)
+
+
+def count_expected_rows(ctx: RunContext, version: int) -> int:
+    """Live rows ``version`` of the table must hold: the source's valid rows, plus the items
+    held at their last good row because their source rows conflict."""
+    with ctx.workdir("sources", "catalog") as workdir:
+        source = read_catalog(ctx, workdir)
+        prepared = prepare_rows(source.rows, ctx.settings.catalog, model_id="")
+        valid = prepared.filter(F.col("_reason").isNull()).count()
+        conflicting = prepared.filter(F.col("_reason") == "duplicate_id").select("_id")
+        held = live_rows(ctx.lake, version).join(
+            conflicting.distinct().withColumnRenamed("_id", "item_id"), "item_id", "left_semi"
+        )
+        return valid + held.count()
+
+
+def embed_catalog(ctx: RunContext) -> StageResult:
+    started = time.perf_counter()
+    spec = resolve_backend(ctx.settings.model, ctx.cache_dir, task_threads(ctx.spark))
+    with ctx.workdir("sources", "catalog") as workdir:
+        source = read_catalog(ctx, workdir)
+        prepared = prepare_rows(source.rows, ctx.settings.catalog, spec.model_id).persist()
+        try:
+            result = _run(ctx, spec, source, prepared)
+        finally:
+            prepared.unpersist()
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _quarantined(ctx: RunContext, source: SourceRead, prepared: DataFrame) -> DataFrame:
+    """Every row that is not embedded: unreadable records and rows with a reason."""
+    cfg = ctx.settings.catalog
+    bad = quarantine_rows(
+        prepared.filter(F.col("_reason").isNotNull()), F.col("_reason"), F.col(cfg.id_column),
+        str(cfg.source), source.rows.columns,
+    )  # fmt: skip
+    return rejected_rows(source.rejected).unionByName(bad)
+
+
+def _run(
+    ctx: RunContext, spec: BackendSpec, source: SourceRead, prepared: DataFrame
+) -> StageResult:
+    rejected = source.rejected_counts()
+    if ctx.lake.exists(CATALOG_EMBEDDINGS):
+        result = _update(ctx, spec, prepared, rejected)
+    else:
+        result = _first_load(ctx, spec, source, prepared, rejected)
+    crash_point("embed.after_commit")
+    bad = _quarantined(ctx, source, prepared)
+    write_quarantine(ctx.lake, CATALOG_QUARANTINE, bad, ctx.run_id, result.quarantined)
+    return result
+
+
+def _update(ctx: RunContext, spec: BackendSpec, prepared: DataFrame, rejected: dict):
+    valid = valid_rows(prepared)
+    previous = ctx.lake.read(CATALOG_EMBEDDINGS)
+    conflicting = prepared.filter(F.col("_reason") == "duplicate_id")
+    held = conflicting.select(F.col("_id").alias("_held_id")).distinct()
+    classified = classify(valid, previous, held).persist()
+    try:
+        reasons, statuses = _counts(prepared, classified)
+        result = _result(spec, reasons | rejected, statuses)
+        _refuse_mass_delete(ctx, statuses)
+        if not (result.embedded or result.tombstoned or statuses.get("payload")):
+            result.table_version = ctx.lake.version(CATALOG_EMBEDDINGS)
+            return result
+        to_embed = classified.filter(F.col("_status").isin("new", "changed"))
+        carried = _carried_rows(classified, previous, valid, ctx.run_id)
+        result.table_version = _commit(ctx, spec, to_embed, result.embedded, carried)
+    finally:
+        classified.unpersist()
+    return result
+
+
+def _refuse_mass_delete(ctx: RunContext, statuses: dict) -> None:
+    """A truncated or empty source looks like a mass delete: refuse it before any write."""
+    deleted = statuses.get("deleted", 0)
+    live = deleted + sum(statuses.get(s, 0) for s in ("same", "payload", "changed", "held"))
+    limit = ctx.settings.catalog.max_delete_fraction
+    if ctx.allow_mass_delete or not live or deleted <= limit * live:
+        return
+    raise MassDeleteError(
+        f"this run would tombstone {deleted} of {live} live items ({deleted / live:.0%}) in"
+        f" {CATALOG_EMBEDDINGS}, above [catalog] max_delete_fraction = {limit}; nothing was"
+        f" written. Check that {ctx.settings.catalog.source} is complete; if the deletes are"
+        " meant, re-run with --allow-mass-delete (Airflow: trigger with allow_mass_delete=true)"
+    )
+
+
+def _first_load(
+    ctx: RunContext, spec: BackendSpec, source: SourceRead, prepared: DataFrame, rejected: dict
+) -> StageResult:
+    """No table yet, so every valid row is new and embedding starts at once: the rows are
+    counted by reason while they stream into the write (an Observation), not by a job of
+    their own."""
+    if source.rows.isEmpty():
+        raise SourceError(
+            f"[catalog] source {ctx.settings.catalog.source} has no readable rows and there is"
+            f" no {CATALOG_EMBEDDINGS} yet; nothing was written: check the file"
+        )
+    observation = Observation("embed-catalog-reasons")
+    reason = F.col("_reason")
+    observed = prepared.observe(
+        observation,
+        F.count(F.when(reason.isNull(), 1)).alias("valid"),
+        *[F.count(F.when(reason == name, 1)).alias(name) for name in REASONS],
+    )
+    version = _commit(ctx, spec, valid_rows(observed), n_embed=None)
+    counts = observation.get
+    reasons = {name: counts[name] for name in REASONS if counts[name]}
+    if counts["valid"]:
+        reasons[None] = counts["valid"]
+    statuses = {"new": counts["valid"]} if counts["valid"] else {}
+    result = _result(spec, reasons | rejected, statuses)
+    result.table_version = version
+    return result
+
+
+def _counts(prepared: DataFrame, classified: DataFrame) -> tuple[dict, dict]:
+    """Rows per quarantine reason (None: valid) and per status, in one Spark job."""
+    tagged = prepared.select(F.lit("reason").alias("kind"), F.col("_reason").alias("key"))
+    tagged = tagged.unionByName(
+        classified.select(F.lit("status").alias("kind"), F.col("_status").alias("key"))
+    )
+    counts: dict[str, dict] = {"reason": {}, "status": {}}
+    for kind, key, n in tagged.groupBy("kind", "key").count().collect():
+        counts[kind][key] = n
+    return counts["reason"], counts["status"]
+
+
+def _result(spec: BackendSpec, reasons: dict, statuses: dict) -> StageResult:
+    """The stage result; every record read is embedded, unchanged or quarantined, or the
+    run fails before writing anything."""
+    quarantined = {reason: n for reason, n in reasons.items() if reason is not None}
+    result = StageResult(
+        stage="embed-catalog",
+        rows_read=sum(reasons.values()),
+        quarantined=sum(quarantined.values()),
+        embedded=statuses.get("new", 0) + statuses.get("changed", 0),
+        skipped=statuses.get("same", 0) + statuses.get("payload", 0),
+        tombstoned=statuses.get("deleted", 0),
+        details={"model_id": spec.model_id, "quarantine_reasons": quarantined, **statuses},
+    )
+    accounted = result.embedded + result.skipped + result.quarantined
+    if accounted != result.rows_read:
+        raise AccountingError(
+            f"embed-catalog read {result.rows_read} records but accounts for {accounted}"
+            f" ({result.embedded} to embed, {result.skipped} unchanged, {result.quarantined}"
+            f" quarantined); nothing was written"
+        )
+    log.info(
+        "embed-catalog: %d read, %d to embed with %s, %d unchanged, %d held, %d tombstoned,"
+        " %d quarantined",
+        result.rows_read,
+        result.embedded,
+        spec.model_id,
+        result.skipped,
+        statuses.get("held", 0),
+        result.tombstoned,
+        result.quarantined,
+    )
+    return result
+
+
+def _carried_rows(
+    classified: DataFrame, previous: DataFrame, valid: DataFrame, run_id: str
+) -> DataFrame:
+    """What the new version keeps without embedding: unchanged rows with their vectors, and
+    tombstones, new and old."""
+    old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
+    return (
+        kept_rows(classified)
+        .unionByName(new_tombstones(classified, run_id))
+        .unionByName(shaped(old_tombstones))
+    )
+
+
+def _commit(
+    ctx: RunContext,
+    spec: BackendSpec,
+    to_embed: DataFrame,
+    n_embed: int | None,
+    carried: DataFrame | None = None,
+) -> int:
+    """Embed ``to_embed`` (``n_embed`` rows; None: not counted yet), add the ``carried`` rows,
+    and commit the whole as the new version."""
+    cores = ctx.spark.sparkContext.defaultParallelism
+    parts = cores if n_embed is None else max(1, min(cores, n_embed))
+    state = embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts)
+    if carried is not None:
+        state = carried.unionByName(state)
+    return ctx.lake.write(state, CATALOG_EMBEDDINGS, ctx.run_id)

@@ -1,0 +1,56 @@
+"""Clusters from accepted pairs: stable ids across runs and one canonical record each.
+
+Id rule: a cluster takes the id that most of its members had in the previous run (ties: the
+smaller id), unless a larger cluster took it first; otherwise a new id derived from its
+smallest member. So a cluster keeps its id while it keeps a member.
+Canonical rule: the member with the longest embedded text (the most complete record); ties
+go to the smallest item id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from pipelines.methods.components import components
+
+
+def groups_of(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """Member lists (sorted) of the connected components with two or more items."""
+    pairs = list(pairs)
+    items = sorted({item for pair in pairs for item in pair})
+    labels = components(items, pairs)
+    members: dict[int, list[str]] = defaultdict(list)
+    for item in items:
+        members[labels[item]].append(item)
+    return [group for group in members.values() if len(group) > 1]
+
+
+def _new_id(seed: str, used: set[str]) -> str:
+    base = f"dup-{hashlib.sha1(seed.encode()).hexdigest()[:12]}"
+    candidate, n = base, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def stable_ids(groups: list[list[str]], previous: dict[str, str]) -> dict[str, str]:
+    """item -> cluster id for every member of ``groups``; ``previous`` is last run's map."""
+    used = set(previous.values())
+    taken: set[str] = set()
+    assigned: dict[str, str] = {}
+    for group in sorted(groups, key=lambda g: (-len(g), min(g))):
+        votes = Counter(previous[m] for m in group if m in previous)
+        ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
+        cluster = next((cid for cid, _ in ranked if cid not in taken), None)
+        if cluster is None:
+            cluster = _new_id(min(group), used | taken)
+        taken.add(cluster)
+        assigned.update(dict.fromkeys(group, cluster))
+    return assigned
+
+
+def canonical(group: list[str], text_length: dict[str, int]) -> str:
+    return min(group, key=lambda item: (-text_length.get(item, 0), item))

@@ -1,0 +1,121 @@
+"""Airflow wiring helpers, cheap to import at DAG-parse time (stdlib and Airflow only).
+
+DAG files stay ~30 lines of wiring; everything they share lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+JOBS = REPO / "jobs"
+SPARK_CONN_ID = os.environ.get("PIPELINES_SPARK_CONN_ID", "spark_default")
+# the key travels in the job's environment, rendered from the connection (masked in the UI);
+# SparkJobOperator drops it where spark-submit would copy it onto its command line
+QDRANT_KEY = {
+    "PIPELINES__QDRANT__API_KEY": "{% set c = conn.get('qdrant_default') %}"
+    "{{ (c.password or '') if c else '' }}"
+}
+
+# A scheduled (or backfilled) run's data interval for jobs' --interval-start/--interval-end.
+# A manual trigger renders no interval: the job takes every event (a full rebuild).
+_HAS_INTERVAL = (
+    "dag_run.run_type != 'manual' and data_interval_start"
+    " and data_interval_start < data_interval_end"
+)
+INTERVAL_ARGS = [
+    "--interval-start",
+    "{{ data_interval_start.isoformat() if " + _HAS_INTERVAL + " else '' }}",
+    "--interval-end",
+    "{{ data_interval_end.isoformat() if " + _HAS_INTERVAL + " else '' }}",
+]
+
+DEFAULT_ARGS = {
+    "owner": "data-platform",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+def config_path() -> str:
+    """The settings file every task passes to its job: $PIPELINES_CONFIG or ./pipelines.toml."""
+    return os.environ.get("PIPELINES_CONFIG", str(REPO / "pipelines.toml"))
+
+
+def lake_root() -> Path:
+    """The lake root, for Asset URIs: environment first, then the file, as load_settings does."""
+    root = os.environ.get("PIPELINES__LAKE__ROOT")
+    config = Path(config_path())
+    if root is None and config.is_file():
+        root = tomllib.loads(config.read_text()).get("lake", {}).get("root")
+    path = Path(root or "lakehouse")
+    return path if path.is_absolute() else (config.parent / path).resolve()
+
+
+def table_asset(table: str, *, validated: bool = False):
+    """The Asset of a lake table, or (``validated``) of its versions that passed validation.
+
+    The validated one keeps the table's path and adds a query: Airflow drops URI fragments,
+    so ``#validated`` would name the table's own asset.
+    """
+    from airflow.sdk import Asset
+
+    name, uri = table.replace("/", "_"), (lake_root() / table).as_uri()
+    if validated:
+        return Asset(name=f"{name}_validated", uri=f"{uri}?validated=true")
+    return Asset(name=name, uri=uri)
+
+
+def spark_job(task_id: str, job: str, *, terminal: bool = False, **kwargs):
+    """A SparkJobOperator running ``jobs/<job>.py`` with the DAG run's id.
+
+    ``terminal`` tasks (validation) get no retries: a failed check does not pass on retry.
+    The Qdrant API key, if any, comes from the ``qdrant_default`` connection's password.
+    """
+    from pipelines.orchestration.operator import SparkJobOperator
+
+    if terminal:
+        kwargs["retries"] = 0
+    args = ["--config", config_path(), "--run-id", "{{ run_id }}"]
+    return SparkJobOperator(
+        task_id=task_id,
+        application=str(JOBS / f"{job}.py"),
+        conn_id=SPARK_CONN_ID,
+        name=f"pipelines-{job}",
+        application_args=[*args, *kwargs.pop("extra_args", [])],
+        env_vars={
+            "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", _python()),
+            "HF_HUB_OFFLINE": "1",
+            **kwargs.pop("env_vars", {}),
+        },
+        **kwargs,
+    )
+
+
+def stage_configured(stage: str, config: str) -> bool:
+    """Whether ``stage`` has its inputs configured; read at run time, so a settings change
+    needs no DAG re-parse."""
+    from pipelines.config import load_settings
+    from pipelines.orchestration.stages import select_stages
+
+    return any(s.name == stage for s in select_stages(load_settings(config), None))
+
+
+def stage_gate(task_id: str, stage: str):
+    """A task that skips everything after it unless ``stage`` is configured."""
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+
+    return ShortCircuitOperator(
+        task_id=task_id, python_callable=stage_configured, op_args=[stage, config_path()]
+    )
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable

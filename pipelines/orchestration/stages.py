@@ -1,0 +1,135 @@
+"""The stage registry and the runner: stages run in order, each returns a ``StageResult``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipelines.errors import ConfigError, PipelineError, StageError
+from pipelines.runtime.context import RunContext, StageResult, new_run_id
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import datetime
+
+    from pipelines.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    target: str  # "module:function" taking a RunContext, imported only when the stage runs
+    configured: Callable[[Settings], bool]
+
+    def load(self) -> Callable[[RunContext], StageResult]:
+        module, function = self.target.split(":")
+        return getattr(importlib.import_module(module), function)
+
+
+def _catalog(settings: Settings) -> bool:
+    return settings.catalog.source is not None
+
+
+def _events(settings: Settings) -> bool:
+    return settings.catalog.source is not None and settings.events.source is not None
+
+
+def _evaluation(settings: Settings) -> bool:
+    cfg = settings.evaluate
+    return cfg.dedup_gold is not None or cfg.recs_items or cfg.recs_users
+
+
+STAGES: list[Stage] = [
+    Stage("embed-catalog", "pipelines.embed.catalog:embed_catalog", _catalog),
+    Stage("validate-catalog", "pipelines.validate.stage:validate_catalog", _catalog),
+    Stage("publish-catalog", "pipelines.publish.publisher:publish_catalog", _catalog),
+    Stage("reconcile-catalog", "pipelines.reconcile.stage:reconcile_catalog", _catalog),
+    Stage("neighbors", "pipelines.neighbors.graph:build_neighbors", _catalog),
+    Stage("dedup", "pipelines.dedup.stage:dedup_catalog", _catalog),
+    Stage("recs-items", "pipelines.recs.items:item_recs", _catalog),
+    Stage("embed-events", "pipelines.embed.users:embed_events", _events),
+    Stage("validate-users", "pipelines.validate.stage:validate_users", _events),
+    Stage("publish-users", "pipelines.publish.publisher:publish_users", _events),
+    Stage("reconcile-users", "pipelines.reconcile.stage:reconcile_users", _events),
+    Stage("cooccurrence", "pipelines.embed.users:build_cooccurrence", _events),
+    Stage("recs-users", "pipelines.recs.users:user_recs", _events),
+    Stage("evaluate", "pipelines.evaluate.stage:evaluate", _evaluation),
+    Stage("maintain", "pipelines.maintain.stage:maintain", lambda settings: True),
+]
+STAGE_NAMES = [stage.name for stage in STAGES]
+
+
+def select_stages(settings: Settings, names: list[str] | None) -> list[Stage]:
+    """The named stages in pipeline order, or every stage whose inputs are configured."""
+    if not names:
+        return [stage for stage in STAGES if stage.configured(settings)]
+    unknown = [name for name in names if name not in STAGE_NAMES]
+    if unknown:
+        raise ConfigError(
+            f"unknown stage {', '.join(unknown)}; stages are {', '.join(STAGE_NAMES)}"
+        )
+    return [stage for stage in STAGES if stage.name in names]
+
+
+@contextmanager
+def open_context(
+    settings: Settings,
+    run_id: str | None = None,
+    full_refresh: bool = False,
+    interval: tuple[datetime, datetime] | None = None,
+    allow_mass_delete: bool = False,
+) -> Iterator[RunContext]:
+    from pyspark.sql import SparkSession
+
+    from pipelines.io.workdirs import stage_workdir
+    from pipelines.lake import open_lake
+
+    ours = SparkSession.getActiveSession() is None
+    with stage_workdir(settings.lake.root / "_work" / "spark", "spark") as local_dir:
+        spark = _spark(settings, local_dir if ours else None)
+        ctx = RunContext(
+            settings,
+            spark,
+            open_lake(spark, settings.lake),
+            run_id or new_run_id(),
+            full_refresh=full_refresh,
+            allow_mass_delete=allow_mass_delete,
+            interval=interval,
+        )
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+            if ours:  # its scratch folder goes with the workdir; a killed run's is swept
+                spark.stop()
+
+
+def _spark(settings: Settings, local_dir):
+    from pipelines.runtime.spark import build_spark
+
+    config = settings.spark
+    if local_dir is not None and config.master.startswith("local"):
+        conf = {"spark.local.dir": str(local_dir), **config.conf}
+        config = config.model_copy(update={"conf": conf})
+    return build_spark(config)
+
+
+def run_stages(ctx: RunContext, stages: list[Stage]) -> list[StageResult]:
+    results = []
+    for stage in stages:
+        log.info("stage %s: starting (run %s)", stage.name, ctx.run_id)
+        ctx.lake.begin()
+        try:
+            results.append(stage.load()(ctx))
+        except PipelineError:
+            raise
+        except Exception as exc:
+            raise StageError(stage.name, f"{type(exc).__name__}: {exc}") from exc
+        log.info("stage %s: done in %.1fs", stage.name, results[-1].seconds)
+    return results
