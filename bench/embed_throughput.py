@@ -32,8 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def catalog_texts(rows: int, out: Path) -> tuple[Path, list[str]]:
     """A realistic catalog from the sample generator, and its texts as the stage builds them."""
-    from pipelines.cli.demo import SAMPLE_TEMPLATE
-    from pipelines.datasets.sample import generate_sample
+    from pipelines.datasets.sample import SAMPLE_TEMPLATE, generate_sample
     from pipelines.encoder.text import render_text
 
     files = generate_sample(out, n_items=rows, n_users=10, n_events=100)
@@ -56,8 +55,8 @@ class SparkStage:
     """The embed-catalog stage on local[2] in one Spark session, each run into a fresh lake."""
 
     def __init__(self, backend: str, catalog: Path, work: Path, cache: Path):
-        from pipelines.cli.demo import SAMPLE_TEMPLATE
         from pipelines.config import Settings
+        from pipelines.datasets.sample import SAMPLE_TEMPLATE
         from pipelines.runtime.spark import build_spark
 
         self.settings = Settings()

@@ -24,8 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def sample_texts(rows: int) -> list[str]:
-    from pipelines.cli.demo import SAMPLE_TEMPLATE
-    from pipelines.datasets.sample import generate_sample
+    from pipelines.datasets.sample import SAMPLE_TEMPLATE, generate_sample
     from pipelines.encoder.text import render_text
 
     with tempfile.TemporaryDirectory() as out:
@@ -51,7 +50,6 @@ def best_rate(spec, texts: list[str], rounds: int) -> tuple[float, np.ndarray]:
 
 def main() -> None:
     from pipelines.encoder import BackendSpec
-    from pipelines.encoder.config import default_model_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
@@ -61,7 +59,11 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="32,128,512")
     args = parser.parse_args()
 
-    model = args.model or default_model_path()
+    if args.model is None:  # pydantic-free machines pass --model
+        from pipelines.encoder.config import default_model_path
+
+        args.model = default_model_path()
+    model = args.model
     texts = sample_texts(args.rows)
     cores = os.cpu_count() or 1
     figures: dict[str, float] = {"rows": len(texts), "cpu_cores": cores}

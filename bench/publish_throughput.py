@@ -60,11 +60,10 @@ def main() -> None:
 
     from pipelines.config import Settings
     from pipelines.lake import LakeConfig, open_lake
-    from pipelines.publish.config import PublishConfig
     from pipelines.publish.publisher import point_tables
     from pipelines.runtime.spark import build_spark
     from pipelines.runtime.spark_config import SparkConfig
-    from pipelines.vectorstore.base import QdrantStore
+    from pipelines.vectorstore import QdrantStore, RetryPolicy
     from pipelines.vectorstore.points import to_point, upsert_rows
     from pipelines.vectorstore.targets import catalog_table
 
@@ -77,7 +76,7 @@ def main() -> None:
     rows = target.points(target.live(lake, version)).persist()  # as publish() holds them
     assert rows.count() == args.points
     reads = "spark" if lake.arrow_dataset(target.table) is None else "delta-rs"
-    store = QdrantStore(PublishConfig(batch_size=args.batch), None, None, work / "qdrant")
+    store = QdrantStore(RetryPolicy(), None, None, work / "qdrant")
     prepared = [to_point(r.asDict(), "item_id") for r in rows.collect()]
     structs = [
         models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload) for p in prepared

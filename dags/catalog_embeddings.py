@@ -6,7 +6,7 @@ Expectations, publish them to Qdrant behind the `catalog` alias (which moves onl
 validation passed), and reconcile Delta with Qdrant. Last, even after a failed task, `maintain`
 vacuums the Delta tables and sweeps leftovers; the run's state is that of the tasks before it.
 
-Each task is a `spark-submit` of a `jobs/` entry point against the `spark_default`
+Each task is a `spark-submit` of `jobs/run_stage.py --stage NAME` against the `spark_default`
 connection; the DAG run's id is stamped on table commits and collection names.
 Trigger with `full_refresh=true` to publish a new collection and cut the alias over, and with
 `allow_mass_delete=true` to let the catalog's deletions exceed `[catalog] max_delete_fraction`.
@@ -17,6 +17,7 @@ from datetime import datetime
 from airflow.sdk import DAG, Param
 
 from pipelines.orchestration.dags import DEFAULT_ARGS, QDRANT_KEY, spark_job, table_asset
+from pipelines.tables import CATALOG_EMBEDDINGS
 
 with DAG(
     dag_id="catalog_embeddings",
@@ -38,24 +39,21 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     embed = spark_job(
-        "embed_catalog",
-        "embed_catalog",
+        "embed-catalog",
         extra_args=["--allow-mass-delete", "{{ params.allow_mass_delete }}"],
-        outlets=[table_asset("embeddings/catalog")],
+        outlets=[table_asset(CATALOG_EMBEDDINGS)],
     )
     validate = spark_job(
-        "validate_catalog",
-        "validate_catalog",
+        "validate-catalog",
         terminal=True,
-        outlets=[table_asset("embeddings/catalog", validated=True)],
+        outlets=[table_asset(CATALOG_EMBEDDINGS, validated=True)],
     )
     publish = spark_job(
-        "publish_catalog",
-        "publish_catalog",
+        "publish-catalog",
         extra_args=["--full-refresh", "{{ params.full_refresh }}"],
         env_vars=QDRANT_KEY,
     )
-    reconcile = spark_job("reconcile_catalog", "reconcile_catalog", env_vars=QDRANT_KEY)
+    reconcile = spark_job("reconcile-catalog", env_vars=QDRANT_KEY)
     # a teardown, not just all_done: a plain last task's success would mark a failed run success
-    maintain = spark_job("maintain", "maintain").as_teardown()
+    maintain = spark_job("maintain").as_teardown()
     embed >> validate >> publish >> reconcile >> maintain

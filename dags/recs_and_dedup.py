@@ -7,7 +7,7 @@ cluster near-duplicates, derive item-to-item recommendations, then score dedup a
 against the labeled data when an evaluation set is configured (`[evaluate] dedup_gold`, or
 `[evaluate] recs_items = true`); otherwise `evaluate` is skipped.
 
-Each task but the gate is a `spark-submit` of a `jobs/` entry point against the
+Each task but the gate is a `spark-submit` of `jobs/run_stage.py` against the
 `spark_default` connection; the DAG run's id is stamped on table commits.
 """
 
@@ -16,10 +16,11 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from pipelines.orchestration.dags import DEFAULT_ARGS, spark_job, stage_gate, table_asset
+from pipelines.tables import CATALOG_EMBEDDINGS, DEDUP_CLUSTERS, ITEM_RECS, NEIGHBORS
 
 with DAG(
     dag_id="recs_and_dedup",
-    schedule=[table_asset("embeddings/catalog", validated=True)],
+    schedule=[table_asset(CATALOG_EMBEDDINGS, validated=True)],
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -27,9 +28,9 @@ with DAG(
     tags=["embeddings", "catalog", "recs", "dedup"],
     doc_md=__doc__,
 ) as dag:
-    neighbors = spark_job("neighbors", "neighbors", outlets=[table_asset("neighbors/catalog")])
-    dedup = spark_job("dedup", "dedup", outlets=[table_asset("dedup/clusters")])
-    recs = spark_job("recs_items", "recs_items", outlets=[table_asset("recs/item_to_item")])
+    neighbors = spark_job("neighbors", outlets=[table_asset(NEIGHBORS)])
+    dedup = spark_job("dedup", outlets=[table_asset(DEDUP_CLUSTERS)])
+    recs = spark_job("recs-items", outlets=[table_asset(ITEM_RECS)])
     gate = stage_gate("evaluation_configured", "evaluate")
-    evaluate = spark_job("evaluate", "evaluate")
+    evaluate = spark_job("evaluate")
     neighbors >> dedup >> recs >> gate >> evaluate

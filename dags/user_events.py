@@ -8,7 +8,7 @@ when validation passed) and reconcile, rebuild the co-occurrence graph, then the
 recommendations. A re-run of an hour replaces that hour's rows, so clearing a task and
 running it again is safe.
 
-Each task is a `spark-submit` of a `jobs/` entry point against the `spark_default`
+Each task is a `spark-submit` of `jobs/run_stage.py --stage NAME` against the `spark_default`
 connection; the data interval travels as `--interval-start/--interval-end`.
 """
 
@@ -24,6 +24,7 @@ from pipelines.orchestration.dags import (
     spark_job,
     table_asset,
 )
+from pipelines.tables import COOCCURRENCE, EVENTS, USER_EMBEDDINGS, USER_RECS
 
 with DAG(
     dag_id="user_events",
@@ -37,23 +38,19 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     events = spark_job(
-        "embed_events",
-        "embed_events",
+        "embed-events",
         extra_args=INTERVAL_ARGS,
-        outlets=[table_asset("events/clean"), table_asset("embeddings/users")],
+        outlets=[table_asset(EVENTS), table_asset(USER_EMBEDDINGS)],
     )
     validate = spark_job(
-        "validate_users",
-        "validate_users",
+        "validate-users",
         terminal=True,
-        outlets=[table_asset("embeddings/users", validated=True)],
+        outlets=[table_asset(USER_EMBEDDINGS, validated=True)],
     )
-    publish = spark_job("publish_users", "publish_users", env_vars=QDRANT_KEY)
-    reconcile = spark_job("reconcile_users", "reconcile_users", env_vars=QDRANT_KEY)
-    cooc = spark_job(
-        "cooccurrence", "cooccurrence", outlets=[table_asset("neighbors/cooccurrence")]
-    )
-    recs = spark_job("recs_users", "recs_users", outlets=[table_asset("recs/user_to_item")])
+    publish = spark_job("publish-users", env_vars=QDRANT_KEY)
+    reconcile = spark_job("reconcile-users", env_vars=QDRANT_KEY)
+    cooc = spark_job("cooccurrence", outlets=[table_asset(COOCCURRENCE)])
+    recs = spark_job("recs-users", outlets=[table_asset(USER_RECS)])
     # nothing downstream reads a users table that failed validation
     events >> validate >> [publish, cooc]
     publish >> reconcile

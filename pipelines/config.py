@@ -16,7 +16,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,33 +37,10 @@ from pipelines.recs.config import RecsConfig
 from pipelines.runtime.redact import HIDDEN, is_secret_name, redact, scrub
 from pipelines.runtime.spark_config import SparkConfig
 from pipelines.validate.config import ValidateConfig
+from pipelines.vectorstore.config import QdrantConfig
 
 DEFAULT_CONFIG_FILE = "pipelines.toml"
 ENV_PREFIX = "PIPELINES__"
-
-
-class QdrantConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: Path | None = None  # embedded on-disk mode; default <lake.root>/qdrant
-    url: str | None = None  # a server; wins over path
-    api_key: SecretStr | None = None
-    # a file holding the key (a mounted secret), for masters that must not see it in env vars
-    api_key_file: Path | None = None
-
-    def key(self) -> str | None:
-        """The API key: ``api_key``, else the stripped contents of ``api_key_file``."""
-        if self.api_key is not None and self.api_key.get_secret_value():
-            return self.api_key.get_secret_value()
-        if self.api_key_file is None:
-            return None
-        try:
-            return self.api_key_file.read_text().strip() or None
-        except OSError as exc:
-            raise ConfigError(
-                f"qdrant.api_key_file {self.api_key_file} cannot be read ({exc.strerror});"
-                " fix the path or mount the secret there"
-            ) from None
 
 
 # The key is named [validate], as the stage is; it shadows pydantic's deprecated validate().

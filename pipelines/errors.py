@@ -20,8 +20,19 @@ class InputError(PipelineError):
 
 
 class StageError(PipelineError):
-    """A stage failed; wraps the cause with the stage name and its inputs."""
+    """A stage failed on an exception it did not expect; wraps the cause with the stage."""
 
     def __init__(self, stage: str, message: str):
         super().__init__(f"stage {stage!r} failed: {message}")
         self.stage = stage
+
+
+def where_failed(exc: BaseException) -> str:
+    """``stage X (run R; read table@version, ...)``: what the runner attached to a failure
+    (as dlt's step-failed error does), or '' when none ran."""
+    failure = getattr(exc, "failed_in", None)
+    if failure is None:
+        return ""
+    stage, run_id, inputs = failure
+    read = ", ".join(f"{table}@{version}" for table, version in sorted(inputs.items()))
+    return f"stage {stage} (run {run_id}; read {read or 'no table'})"

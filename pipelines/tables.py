@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from pipelines.lake import TableEngine
 
 
+# commit metadata: the live rows the producer expects the version to hold, which validation checks
+EXPECTED_LIVE_ROWS = "expected_live_rows"
+
+
 class MissingTableError(InputError):
     """A stage's input table does not exist yet: its producing stage has not run."""
 
@@ -40,6 +44,10 @@ class Table(str):
         table.key, table.columns, table.producer = key, columns, producer
         table.description, table.vector = description, vector
         return table
+
+    def __reduce__(self):  # copies and pickles keep the contract
+        return (Table, (self.name, self.key, self.columns, self.producer, self.description,
+                        self.vector))  # fmt: skip
 
     @property
     def name(self) -> str:

@@ -23,7 +23,7 @@ from pipelines.encoder.base import batch_size_for
 from pipelines.encoder.text import normalize_text
 from pipelines.errors import ConfigError, PipelineError
 from pipelines.tables import ITEM_RECS, USER_RECS
-from pipelines.vectorstore.base import VectorStore, open_store, point_id
+from pipelines.vectorstore import VectorStore, open_store, point_id
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def _print_results(results, as_json: bool, payload_fields: list[str]) -> None:
 
 def _client(settings: Settings):
     from pipelines.cli.client import CatalogClient
-    from pipelines.vectorstore.base import open_store
+    from pipelines.vectorstore import open_store
 
     return CatalogClient(open_store(settings), settings)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.config import Settings
+from pipelines.datasets.sample import SAMPLE_TEMPLATE
 
-SAMPLE_TEMPLATE = "{title}. {brand} {category}. {description}"
 MOVIELENS_TEMPLATE = "{title} ({year}): {genres}"
 
 

@@ -53,7 +53,7 @@ def print_status(settings: Settings, console: Console, query: str | None) -> Non
 
 def _print_serving(settings: Settings, console: Console, query: str | None) -> None:
     from pipelines.cli.client import CatalogClient
-    from pipelines.vectorstore.base import open_store
+    from pipelines.vectorstore import open_store
 
     store = open_store(settings)
     try:

@@ -36,6 +36,9 @@ DUPLICATES_HEADER = ("group_id", "item_id")
 BAD_ROWS_HEADER = ("row_number", "item_id", "expected_reason")
 BAD_EVENTS_HEADER = ("row_number", "user_id", "item_id", "expected_reason")
 
+# how the demo renders a sample catalog row as text
+SAMPLE_TEMPLATE = "{title}. {brand} {category}. {description}"
+
 
 @dataclass(frozen=True)
 class Product:

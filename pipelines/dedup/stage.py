@@ -4,33 +4,21 @@ rapidfuzz, clustered by connected components into ``dedup/pairs`` and ``dedup/cl
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
-import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
-from pipelines.dedup.errors import DedupInputError
 from pipelines.dedup.scoring import SCORED, score_pairs_udf
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
-from pipelines.methods.clusters import canonical, groups_of, stable_ids
+from pipelines.methods.clusters import CLUSTER_SCHEMA, cluster_rows
 from pipelines.runtime.context import RunContext, StageResult
 from pipelines.runtime.faults import crash_point
 from pipelines.runtime.reads import previous_clusters, validated_rows
-from pipelines.tables import DEDUP_CLUSTERS, DEDUP_PAIRS, NEIGHBORS
+from pipelines.tables import DEDUP_CLUSTERS, DEDUP_PAIRS, NEIGHBORS, require
 
 log = logging.getLogger(__name__)
-
-CLUSTER_SCHEMA = StructType(
-    [
-        StructField("item_id", StringType(), False),
-        StructField("cluster_id", StringType(), False),
-        StructField("is_canonical", BooleanType(), False),
-    ]
-)
 
 
 def candidate_pairs(graph: DataFrame, threshold: float) -> DataFrame:
@@ -76,14 +64,6 @@ def score_pairs(candidates: DataFrame, fields: DataFrame, ctx: RunContext) -> Da
     return scored.withColumn("decision", decision).drop("is_match")
 
 
-def cluster_rows(matches: list[tuple[str, str]], lengths: dict, previous: dict) -> pd.DataFrame:
-    groups = groups_of(matches)
-    ids = stable_ids(groups, previous)
-    heads = {canonical(group, lengths) for group in groups}
-    rows = [(item, ids[item], item in heads) for group in groups for item in group]
-    return pd.DataFrame(rows, columns=CLUSTER_SCHEMA.fieldNames())
-
-
 def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
     """Score and commit the pairs; (matches, text lengths of matched items, pairs read back)."""
     try:
@@ -106,10 +86,8 @@ def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
 
 
 def dedup_catalog(ctx: RunContext) -> StageResult:
-    started = time.perf_counter()
     cfg = ctx.settings.dedup
-    if not ctx.lake.exists(NEIGHBORS):
-        raise DedupInputError(f"{NEIGHBORS} does not exist; run the neighbors stage first")
+    require(ctx.lake, NEIGHBORS, "dedup")
     candidates = candidate_pairs(ctx.lake.read(NEIGHBORS), cfg.cosine_threshold)
     with ctx.workdir("sources", "dedup") as workdir:
         fields = record_fields(ctx, list(cfg.weights()), workdir).persist()
@@ -129,7 +107,6 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
     return StageResult(
         stage="dedup",
         rows_read=n_pairs,
-        seconds=round(time.perf_counter() - started, 3),
         table_version=version,
         details={"matches": len(matches), "clusters": int(clusters.cluster_id.nunique()),
                  "clustered_items": len(clusters)},

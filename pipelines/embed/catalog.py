@@ -15,14 +15,14 @@ unless the run allows a mass delete.
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from pipelines.embed.config import template_fields
-from pipelines.embed.errors import AccountingError, MassDeleteError, SourceError
+from pipelines.embed.errors import AccountingError, MassDeleteError
 from pipelines.embed.rows import (
     REASONS,
     classify,
@@ -35,15 +35,17 @@ from pipelines.embed.rows import (
 )
 from pipelines.encoder import BackendSpec
 from pipelines.encoder.auto import resolve_backend
+from pipelines.io.errors import SourceError
 from pipelines.io.quarantine import quarantine_rows, rejected_rows, write_quarantine
 from pipelines.io.sources import SourceRead, read_configured
 from pipelines.runtime.context import RunContext, StageResult
 from pipelines.runtime.faults import crash_point
-from pipelines.runtime.reads import live_rows
 from pipelines.runtime.spark import task_threads
-from pipelines.tables import CATALOG_EMBEDDINGS, CATALOG_QUARANTINE
+from pipelines.tables import CATALOG_EMBEDDINGS, CATALOG_QUARANTINE, EXPECTED_LIVE_ROWS
 
 log = logging.getLogger(__name__)
+# the statuses of rows that are live in the version a run commits
+LIVE_STATUSES = ("new", "changed", "same", "payload", "held")
 
 
 def read_catalog(ctx: RunContext, workdir) -> SourceRead:
@@ -52,22 +54,7 @@ def read_catalog(ctx: RunContext, workdir) -> SourceRead:
     return read_configured(ctx.lake, "catalog", cfg, needed, workdir)
 
 
-def count_expected_rows(ctx: RunContext, version: int) -> int:
-    """Live rows ``version`` of the table must hold: the source's valid rows, plus the items
-    held at their last good row because their source rows conflict."""
-    with ctx.workdir("sources", "catalog") as workdir:
-        source = read_catalog(ctx, workdir)
-        prepared = prepare_rows(source.rows, ctx.settings.catalog, model_id="")
-        valid = prepared.filter(F.col("_reason").isNull()).count()
-        conflicting = prepared.filter(F.col("_reason") == "duplicate_id").select("_id")
-        held = live_rows(ctx.lake, version).join(
-            conflicting.distinct().withColumnRenamed("_id", "item_id"), "item_id", "left_semi"
-        )
-        return valid + held.count()
-
-
 def embed_catalog(ctx: RunContext) -> StageResult:
-    started = time.perf_counter()
     spec = resolve_backend(ctx.settings.model, ctx.cache_dir, task_threads(ctx.spark))
     with ctx.workdir("sources", "catalog") as workdir:
         source = read_catalog(ctx, workdir)
@@ -76,7 +63,6 @@ def embed_catalog(ctx: RunContext) -> StageResult:
             result = _run(ctx, spec, source, prepared)
         finally:
             prepared.unpersist()
-    result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
@@ -114,12 +100,15 @@ def _update(ctx: RunContext, spec: BackendSpec, prepared: DataFrame, rejected: d
         reasons, statuses = _counts(prepared, classified)
         result = _result(spec, reasons | rejected, statuses)
         _refuse_mass_delete(ctx, statuses)
-        if not (result.embedded or result.tombstoned or statuses.get("payload")):
-            result.table_version = ctx.lake.version(CATALOG_EMBEDDINGS)
+        expected = sum(statuses.get(s, 0) for s in LIVE_STATUSES)
+        changes = result.embedded or result.tombstoned or statuses.get("payload")
+        current = ctx.lake.version(CATALOG_EMBEDDINGS)
+        if not changes and _records_expected(ctx, current):
+            result.table_version = current
             return result
         to_embed = classified.filter(F.col("_status").isin("new", "changed"))
         carried = _carried_rows(classified, previous, valid, ctx.run_id)
-        result.table_version = _commit(ctx, spec, to_embed, result.embedded, carried)
+        result.table_version = _commit(ctx, spec, to_embed, result.embedded, expected, carried)
     finally:
         classified.unpersist()
     return result
@@ -158,7 +147,11 @@ def _first_load(
         F.count(F.when(reason.isNull(), 1)).alias("valid"),
         *[F.count(F.when(reason == name, 1)).alias(name) for name in REASONS],
     )
-    version = _commit(ctx, spec, valid_rows(observed), n_embed=None)
+    if ctx.lake.deferred_metadata:
+        expected = lambda: observation.get["valid"]  # noqa: E731
+    else:
+        expected = prepared.filter(reason.isNull()).count()
+    version = _commit(ctx, spec, valid_rows(observed), None, expected)
     counts = observation.get
     reasons = {name: counts[name] for name in REASONS if counts[name]}
     if counts["valid"]:
@@ -233,13 +226,23 @@ def _commit(
     spec: BackendSpec,
     to_embed: DataFrame,
     n_embed: int | None,
+    expected: int | Callable[[], int],
     carried: DataFrame | None = None,
 ) -> int:
     """Embed ``to_embed`` (``n_embed`` rows; None: not counted yet), add the ``carried`` rows,
-    and commit the whole as the new version."""
+    and commit the whole as the new version, recording the live rows it must hold."""
     cores = ctx.spark.sparkContext.defaultParallelism
     parts = cores if n_embed is None else max(1, min(cores, n_embed))
     state = embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts)
     if carried is not None:
         state = carried.unionByName(state)
-    return ctx.lake.write(state, CATALOG_EMBEDDINGS, ctx.run_id)
+    metadata = {EXPECTED_LIVE_ROWS: expected}
+    return ctx.lake.write(state, CATALOG_EMBEDDINGS, ctx.run_id, metadata=metadata)
+
+
+def _records_expected(ctx: RunContext, version: int | None) -> bool:
+    """Whether ``version`` records its expected row count (versions written by older releases
+    do not: the next run commits again so that validation can check it)."""
+    return version is not None and EXPECTED_LIVE_ROWS in ctx.lake.commit_metadata(
+        CATALOG_EMBEDDINGS, version
+    )

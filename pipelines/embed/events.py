@@ -16,16 +16,10 @@ from pyspark.sql import functions as F
 from pipelines.io.ids import id_column
 from pipelines.io.quarantine import quarantine_rows, rejected_rows
 from pipelines.io.sources import SourceRead, read_configured
+from pipelines.io.times import event_time
 from pipelines.runtime.context import RunContext
 from pipelines.runtime.reads import validated_rows
 from pipelines.tables import EVENTS, EVENTS_QUARANTINE
-
-
-def parse_time(raw: Column) -> Column:
-    """Epoch seconds (digits) or an ISO-8601 text as a UTC timestamp; null when neither."""
-    text = F.trim(raw.cast("string"))
-    epoch = F.when(text.rlike(r"^\d{9,11}$"), F.timestamp_seconds(text.cast("long")))
-    return F.coalesce(epoch, F.try_to_timestamp(text))
 
 
 def read_events(ctx: RunContext, workdir) -> SourceRead:
@@ -49,7 +43,7 @@ def prepared_events(ctx: RunContext, source: DataFrame) -> DataFrame:
         id_column(F.col(cfg.user_column).cast("string")).alias("_user"),
         id_column(F.col(cfg.item_column).cast("string")).alias("_item"),
         kind.alias("_type"),
-        parse_time(F.col(cfg.timestamp_column)).alias("_time"),
+        event_time(F.col(cfg.timestamp_column)).alias("_time"),
         F.nullif(F.trim(F.regexp_replace(text, r"\s+", " ")), F.lit("")).alias("_text"),
     )
     live = validated_rows(ctx).select("item_id")

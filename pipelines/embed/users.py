@@ -1,8 +1,6 @@
-"""The embed-events and cooccurrence stages."""
+"""The embed-events stage: ingest the events, then embed the users who have new ones."""
 
 from __future__ import annotations
-
-import time
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -11,12 +9,11 @@ from pipelines.embed.errors import UsersInputError
 from pipelines.embed.events import in_interval, ingest_events
 from pipelines.encoder.auto import resolve_backend
 from pipelines.encoder.udf import embedding_column
-from pipelines.methods.cooccurrence import cooccurrence
 from pipelines.methods.user_vectors import user_vectors
 from pipelines.runtime.context import RunContext, StageResult
 from pipelines.runtime.reads import live_model_id, live_vectors, validated_version
 from pipelines.runtime.spark import task_threads
-from pipelines.tables import CATALOG_EMBEDDINGS, COOCCURRENCE, EVENTS, USER_EMBEDDINGS
+from pipelines.tables import CATALOG_EMBEDDINGS, EVENTS, EXPECTED_LIVE_ROWS, USER_EMBEDDINGS
 
 
 def text_vectors(ctx: RunContext, events: DataFrame, catalog_model: str | None) -> DataFrame | None:
@@ -36,7 +33,6 @@ def text_vectors(ctx: RunContext, events: DataFrame, catalog_model: str | None) 
 def embed_events(ctx: RunContext) -> StageResult:
     """Ingest the interval's events, then recompute the vectors of the users who have events
     in it (over their whole history) and MERGE them into the users table."""
-    started = time.perf_counter()
     counts = ingest_events(ctx)
     events = ctx.lake.read(EVENTS)
     touched = events.filter(in_interval(F.col("event_time"), ctx.interval)).select("user_id")
@@ -46,10 +42,11 @@ def embed_events(ctx: RunContext) -> StageResult:
     fresh = user_vectors(history, live_vectors(ctx), ctx.settings.users, texts).select(
         "*", F.lit(model_id or "").alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
+    metadata = {EXPECTED_LIVE_ROWS: count_expected_users(ctx)}
     if ctx.interval is None:  # every event was read: the table is rebuilt
-        version = ctx.lake.write(fresh, USER_EMBEDDINGS, ctx.run_id)
+        version = ctx.lake.write(fresh, USER_EMBEDDINGS, ctx.run_id, metadata=metadata)
     else:  # only the interval's users change: one MERGE by user_id
-        version = ctx.lake.merge(fresh, USER_EMBEDDINGS, ["user_id"], ctx.run_id)
+        version = ctx.lake.merge(fresh, USER_EMBEDDINGS, ["user_id"], ctx.run_id, metadata)
     users = ctx.lake.read(USER_EMBEDDINGS, version).count()
     quarantined = sum(n for reason, n in counts.items() if reason != "clean")
     return StageResult(
@@ -57,7 +54,6 @@ def embed_events(ctx: RunContext) -> StageResult:
         rows_read=sum(counts.values()),
         embedded=users,
         quarantined=quarantined,
-        seconds=round(time.perf_counter() - started, 3),
         table_version=version,
         details={"events": counts, "interval": [str(t) for t in ctx.interval or ()]},
     )
@@ -70,16 +66,3 @@ def count_expected_users(ctx: RunContext) -> int:
     items = live_vectors(ctx).select("item_id")
     events = ctx.lake.read(EVENTS).select("user_id", "item_id")
     return events.join(items, "item_id").select("user_id").distinct().count()
-
-
-def build_cooccurrence(ctx: RunContext) -> StageResult:
-    started = time.perf_counter()
-    cfg = ctx.settings.users
-    graph = cooccurrence(ctx.lake.read(EVENTS), cfg.history_items, cfg.cooccurrence_k)
-    version, rows = ctx.write_stamped(graph, COOCCURRENCE)
-    return StageResult(
-        stage="cooccurrence",
-        rows_read=rows,
-        seconds=round(time.perf_counter() - started, 3),
-        table_version=version,
-    )

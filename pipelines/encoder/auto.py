@@ -13,7 +13,9 @@ import json
 import logging
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -64,12 +66,36 @@ def _candidates(device: str) -> list[str]:
     return names
 
 
-def _measure(spec: BackendSpec, texts: list[str]) -> tuple[float, np.ndarray]:
-    backend = build_backend(spec)
-    backend.encode(texts[:8])  # warm-up: first-call allocations and kernel selection
-    start = time.perf_counter()
-    vectors = backend.encode(texts)
-    return len(texts) / (time.perf_counter() - start), vectors
+@dataclass(frozen=True)
+class Measurement:
+    rows_per_s: float
+    agreement: float  # mean cosine of the candidate's vectors to the reference's
+
+
+class Measure(Protocol):
+    def __call__(self, reference: BackendSpec, candidate: BackendSpec) -> Measurement: ...
+
+
+class ProbeMeasure:
+    """The real measurement: every backend encodes the probe texts, the reference only once."""
+
+    def __init__(self, texts: list[str] | None = None) -> None:
+        self.texts = texts or PROBE_TEXTS * PROBE_REPEAT
+        self._encoded: dict[BackendSpec, tuple[float, np.ndarray]] = {}
+
+    def __call__(self, reference: BackendSpec, candidate: BackendSpec) -> Measurement:
+        reference_vectors = self._timed(reference)[1]
+        speed, vectors = self._timed(candidate)
+        return Measurement(speed, float(np.mean(np.sum(vectors * reference_vectors, axis=1))))
+
+    def _timed(self, spec: BackendSpec) -> tuple[float, np.ndarray]:
+        if spec not in self._encoded:
+            backend = build_backend(spec)
+            backend.encode(self.texts[:8])  # warm-up: first-call allocations and kernel selection
+            start = time.perf_counter()
+            vectors = backend.encode(self.texts)
+            self._encoded[spec] = (len(self.texts) / (time.perf_counter() - start), vectors)
+        return self._encoded[spec]
 
 
 def _with_backend(base: BackendSpec, name: str, batch_size: int | str) -> BackendSpec:
@@ -77,28 +103,52 @@ def _with_backend(base: BackendSpec, name: str, batch_size: int | str) -> Backen
     return BackendSpec(**{**base.__dict__, "backend": name, "batch_size": size})
 
 
-def probe_backends(base: BackendSpec, min_agreement: float, batch_size: int | str) -> dict:
-    texts = PROBE_TEXTS * PROBE_REPEAT
-    reference_speed, reference = _measure(base, texts)
-    results = {
-        base.backend: {"rows_per_s": reference_speed, "agreement": 1.0, "batch": base.batch_size}
-    }
+def probe_backends(
+    base: BackendSpec, min_agreement: float, batch_size: int | str, measure: Measure
+) -> dict:
+    """The record of a probe: each candidate's measurement and the backend chosen from them."""
+    results = {base.backend: _entry(measure(base, base), base)}
     for name in _candidates(base.device):
         candidate = _with_backend(base, name, batch_size)
         try:
-            speed, vectors = _measure(candidate, texts)
+            results[name] = _entry(measure(base, candidate), candidate)
         except Exception as exc:  # a backend that cannot run here is simply not chosen
             log.warning("backend %s unavailable: %s", name, exc)
-            continue
-        agreement = float(np.mean(np.sum(vectors * reference, axis=1)))
-        results[name] = {"rows_per_s": speed, "agreement": agreement, "batch": candidate.batch_size}
-    eligible = {k: v for k, v in results.items() if v["agreement"] >= min_agreement}
-    chosen = max(eligible, key=lambda name: eligible[name]["rows_per_s"])
+    chosen = choose_backend(results, base.backend, min_agreement)
     return {"chosen": chosen, "min_agreement": min_agreement, "measured": results}
 
 
-def resolve_backend(model: ModelConfig, cache_dir: Path, threads: int) -> BackendSpec:
-    """A concrete ``BackendSpec`` for the configured model section."""
+def _entry(measured: Measurement, spec: BackendSpec) -> dict:
+    return {
+        "rows_per_s": measured.rows_per_s,
+        "agreement": measured.agreement,
+        "batch": spec.batch_size,
+    }
+
+
+def choose_backend(measured: dict[str, dict], reference: str, min_agreement: float) -> str:
+    """The fastest backend that agrees with the reference; the reference itself always does."""
+    eligible = [
+        name for name, m in measured.items() if name == reference or m["agreement"] >= min_agreement
+    ]
+    return max(eligible, key=lambda name: measured[name]["rows_per_s"])
+
+
+def _read_choice(cache_file: Path) -> dict | None:
+    """A recorded choice, or None when there is none or it names no backend this code builds."""
+    if not cache_file.is_file():
+        return None
+    try:
+        choice = json.loads(cache_file.read_text())
+    except ValueError:
+        return None
+    return choice if choice.get("chosen") in CONCRETE_BACKENDS else None
+
+
+def resolve_backend(
+    model: ModelConfig, cache_dir: Path, threads: int, measure: Measure | None = None
+) -> BackendSpec:
+    """A concrete ``BackendSpec`` for the configured model section; ``measure`` for tests."""
     device = resolve_device(model.device)
     backend = "torch" if model.backend == "auto" else model.backend  # fp32: the reference
     base = BackendSpec(
@@ -112,16 +162,22 @@ def resolve_backend(model: ModelConfig, cache_dir: Path, threads: int) -> Backen
     )
     if model.backend != "auto":
         return base
-    key = f"{base.model_path}|{device}|{threads}|{model.batch_size}|{model.min_agreement}|"
-    key += _cpu_signature()
-    cache_file = cache_dir / f"auto-backend-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
-    if cache_file.is_file():
-        choice = json.loads(cache_file.read_text())
-    else:
+    cache_file = _choice_file(base, model, cache_dir)
+    choice = _read_choice(cache_file)
+    if choice is None:
         log.info("backend=auto: probing %s on %s", ", ".join(_candidates(device)), device)
-        choice = probe_backends(base, model.min_agreement, model.batch_size)
+        choice = probe_backends(
+            base, model.min_agreement, model.batch_size, measure or ProbeMeasure()
+        )
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache_file.write_text(json.dumps(choice, indent=2))
-    log.info("backend=auto chose %s (%s)", choice["chosen"], choice["measured"][choice["chosen"]])
-    assert choice["chosen"] in CONCRETE_BACKENDS
+    measured = choice.get("measured", {}).get(choice["chosen"])
+    log.info("backend=auto chose %s (%s)", choice["chosen"], measured)
     return _with_backend(base, choice["chosen"], model.batch_size)
+
+
+def _choice_file(base: BackendSpec, model: ModelConfig, cache_dir: Path) -> Path:
+    """One recorded choice per model, device, threads, batch setting, agreement floor and CPU."""
+    key = f"{base.model_path}|{base.device}|{base.threads}|{model.batch_size}|"
+    key += f"{model.min_agreement}|{_cpu_signature()}"
+    return cache_dir / f"auto-backend-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"

@@ -13,10 +13,8 @@ def batch_size_for(setting: int | str, backend: str, device: str, threads: int) 
     """Texts per forward pass: ``[model] batch_size`` as set, or when it is ``"auto"``, by
     backend, device and the threads one worker runs.
 
-    Measured here, sentences/s at batch 8 against 32: one thread, onnx-int8 158-161 against
-    145-147 (a Spark stage of one-thread tasks: 249-273 rows/s against 219-243), torch fp32
-    50 against 45; but torch-bf16 78 against 82-88 (AMX tiles want larger matrices), and two
-    threads onnx-int8 204-209 against 253-276 (each op needs enough work to split).
+    Small batches are faster on a one-thread CPU worker; bf16 (AMX tiles) and several threads
+    (each op needs enough work to split) want larger ones: bench/README.md, "Encoder batch sizes".
     """
     if setting != "auto":
         return int(setting)

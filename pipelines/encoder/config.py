@@ -19,7 +19,7 @@ class ModelConfig(BaseModel):
 
     name_or_path: str = Field(default_factory=default_model_path)
     backend: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = "auto"
-    # auto: by backend, device and a worker's threads (backends.base.batch_size_for)
+    # auto: by backend, device and a worker's threads (encoder.base.batch_size_for)
     batch_size: Annotated[int, Field(ge=1, le=4096)] | Literal["auto"] = "auto"
     max_seq_length: int = Field(default=256, ge=8, le=512)
     device: Literal["cpu", "cuda", "auto"] = "auto"

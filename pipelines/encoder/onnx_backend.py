@@ -1,10 +1,9 @@
 """ONNX Runtime backend: the transformer exported once (fp32, or int8 by dynamic quantization),
-tokenised with `tokenizers` and mean-pooled in numpy, so a worker never needs torch at run time.
+tokenised with `tokenizers` and pooled in numpy as the model's sentence-transformers config says,
+so a worker never needs torch at run time.
 
 Exporter: the legacy TorchScript exporter (``dynamo=False``) of the model loaded with eager
-attention. Measured here (torch 2.13, ORT 1.32): it exports in ~1 s against ~6 s for dynamo, its
-graph is the classic BERT pattern that ORT fuses, and its int8 model ran 230-275 sentences/s
-where the dynamo graph's int8 model ran 80-195. Both agree with torch to cosine 1.00000 in fp32.
+attention, because its graph is the classic BERT pattern that ORT fuses (bench/README.md).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import numpy as np
 
 from pipelines.encoder.base import BackendSpec, EmbeddingBackend
 from pipelines.encoder.errors import BackendError
+from pipelines.encoder.pooling import pool, read_pooling
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,8 @@ def _quantize_int8(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Per-channel weights matter: per-tensor gave mean cosine 0.952 (min 0.906) to torch fp32,
-    # per-channel 0.992 (min 0.983). MatMul only keeps the embedding table (Gather) in fp32.
+    # Per-channel weights keep int8 close to fp32 (bench/README.md); MatMul only keeps the
+    # embedding table (Gather) in fp32.
     hint = _DropLogRecords("consider to run pre-processing")  # its preprocessing fails on BERT
     logging.getLogger().addFilter(hint)
     try:
@@ -154,10 +154,11 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 class OnnxBackend(EmbeddingBackend):
     def __init__(self, spec: BackendSpec):
         super().__init__(spec)
+        model = Path(spec.model_path)
+        self._pooling = read_pooling(model)  # refuses an unpoolable model before any export
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        model = Path(spec.model_path)
         config = json.loads((model / "config.json").read_text())
         self._dimension = int(config["hidden_size"])
         max_len = min(spec.max_seq_length, int(config.get("max_position_embeddings", 512)))
@@ -201,8 +202,5 @@ class OnnxBackend(EmbeddingBackend):
                 ids[r, :n], mask[r, :n], types[r, :n] = encodings[i].ids, 1, encodings[i].type_ids
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             feed = {name: array for name, array in feed.items() if name in self._inputs}
-            hidden = self._session.run(None, feed)[0]
-            weights = mask[..., None].astype(np.float32)
-            summed = (hidden * weights).sum(axis=1)
-            out[rows] = summed / np.maximum(weights.sum(axis=1), 1e-9)
+            out[rows] = pool(self._session.run(None, feed)[0], mask, self._pooling)
         return out

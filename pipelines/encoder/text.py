@@ -20,7 +20,7 @@ def normalize_text(value: object, max_chars: int = 2000) -> str:
 
 
 def _controls_to_spaces(text: str) -> str:
-    if text.isprintable():  # no control (C*) character: 5,000 rows render in 0.11 s, not 0.45
+    if text.isprintable():  # no control (C*) character: skip the per-character scan
         return text
     return "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
 

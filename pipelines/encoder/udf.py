@@ -1,7 +1,7 @@
 """Spark UDFs of the embedding stage: text building and batched inference.
 
 The inference UDF is an iterator pandas UDF: the Python worker builds its backend once (the
-process-wide cache in ``backends.get_backend``, kept alive by ``spark.python.worker.reuse``)
+process-wide cache in ``encoder.get_backend``, kept alive by ``spark.python.worker.reuse``)
 and encodes each Arrow batch with one call, so sentence-transformers can sort it by length.
 """
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from itertools import combinations
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pandas as pd
 from pyspark.sql import functions as F
 
 from pipelines.datasets.febrl import read_gold_pairs
-from pipelines.dedup.errors import DedupInputError
 from pipelines.evaluate.metrics import (
     bcubed,
     evaluate_rankings,
@@ -29,15 +27,14 @@ from pipelines.evaluate.metrics import (
 )
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
+from pipelines.io.times import event_time
 from pipelines.methods.cooccurrence import cooccurrence
+from pipelines.methods.recommend import recommend, without_duplicates
 from pipelines.methods.user_vectors import user_vectors
-from pipelines.recs.errors import RecsInputError
-from pipelines.recs.items import without_duplicates
-from pipelines.recs.users import recommend
 from pipelines.runtime.context import RunContext, StageResult, safe_run_id
 from pipelines.runtime.reads import live_vectors, previous_clusters, validated_rows
 from pipelines.runtime.spark import task_threads
-from pipelines.tables import DEDUP_CLUSTERS, EVENTS, NEIGHBORS
+from pipelines.tables import DEDUP_CLUSTERS, EVENTS, NEIGHBORS, require
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +53,7 @@ def cluster_pairs(clusters: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def evaluate_dedup(ctx: RunContext, gold_file: Path) -> dict:
-    if not ctx.lake.exists(DEDUP_CLUSTERS):
-        raise DedupInputError(f"{DEDUP_CLUSTERS} does not exist; run the dedup stage first")
+    require(ctx.lake, DEDUP_CLUSTERS, "evaluate")
     items = _live_items(ctx)
     gold = read_gold_pairs(gold_file)
     predicted = previous_clusters(ctx)
@@ -81,7 +77,7 @@ def evaluate_dedup(ctx: RunContext, gold_file: Path) -> dict:
 
 
 def read_events(ctx: RunContext) -> pd.DataFrame:
-    """user_id, item_id, timestamp (numbers or times, ordered) of the [events] source."""
+    """user_id, item_id, timestamp of the [events] source (times read as embed-events does)."""
     cfg = ctx.settings.events
     columns = [cfg.user_column, cfg.item_column, cfg.timestamp_column]
     with ctx.workdir("sources", "evaluate") as workdir:
@@ -89,22 +85,17 @@ def read_events(ctx: RunContext) -> pd.DataFrame:
         frame = source.select(
             id_column(F.col(cfg.user_column).cast("string")).alias("user_id"),
             id_column(F.col(cfg.item_column).cast("string")).alias("item_id"),
-            F.col(cfg.timestamp_column).cast("string").alias("t"),
+            event_time(F.col(cfg.timestamp_column)).alias("timestamp"),
         ).toPandas()
-    numeric = pd.to_numeric(frame["t"], errors="coerce")
-    if numeric.notna().sum() < len(frame) / 2:  # not epoch numbers: times as text
-        numeric = pd.to_datetime(frame["t"], errors="coerce", utc=True, format="mixed")
-    frame["timestamp"] = numeric
     usable = frame["timestamp"].notna() & frame["user_id"].notna() & frame["item_id"].notna()
     if not usable.all():  # the embed-events stage quarantines these; here they are skipped
         log.warning("evaluate: %d events without user, item or time skipped", (~usable).sum())
-    return frame[usable].drop(columns="t")
+    return frame[usable]
 
 
 def neighbor_lists(ctx: RunContext, items: set[str]) -> dict[str, list[str]]:
     """Ranked neighbours of ``items``, duplicates of each item removed."""
-    if not ctx.lake.exists(NEIGHBORS):
-        raise RecsInputError(f"{NEIGHBORS} does not exist; run the neighbors stage first")
+    require(ctx.lake, NEIGHBORS, "evaluate")
     wanted = ctx.spark.createDataFrame([(i,) for i in sorted(items)], "item_id string")
     graph = ctx.lake.read(NEIGHBORS).join(wanted, "item_id", "left_semi")
     if ctx.lake.exists(DEDUP_CLUSTERS):
@@ -156,7 +147,8 @@ def evaluate_user_recs(ctx: RunContext) -> pd.DataFrame:
     methods = {"co-occurrence": 1.0, "embeddings": 0.0, f"blend (w={blend})": blend}
     recs_cfg = settings.recs.model_copy(update={"users_top_n": k})
     try:
-        with ctx.workdir("evaluate", safe_run_id(ctx.run_id)) as staging:
+        staging_dir = settings.neighbors.staging_dir
+        with ctx.workdir("evaluate", f"evaluate-{safe_run_id(ctx.run_id)}", staging_dir) as staging:
             for label, weight in methods.items():
                 recs = recommend(users, items, train, cooc, clusters, recs_cfg, staging / label,
                                  weight=weight, threads=task_threads(ctx.spark))  # fmt: skip
@@ -178,7 +170,6 @@ def _save(ctx: RunContext, name: str, report: dict) -> Path:
 
 
 def evaluate(ctx: RunContext) -> StageResult:
-    started = time.perf_counter()
     cfg = ctx.settings.evaluate
     details: dict = {}
     if cfg.dedup_gold is not None:
@@ -187,6 +178,4 @@ def evaluate(ctx: RunContext) -> StageResult:
         details["recs_items"] = evaluate_item_recs(ctx).round(4).to_dict("records")
     if cfg.recs_users:
         details["recs_users"] = evaluate_user_recs(ctx).round(4).to_dict("records")
-    return StageResult(
-        stage="evaluate", seconds=round(time.perf_counter() - started, 3), details=details
-    )
+    return StageResult(stage="evaluate", details=details)

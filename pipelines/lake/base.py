@@ -48,6 +48,10 @@ class TableVersion:
 
 
 class TableEngine(ABC):
+    # whether commit metadata may hold values computed by the write's own Spark jobs
+    # (the driver commits after them); an engine whose commit is that job says False
+    deferred_metadata = True
+
     def __init__(self, spark: SparkSession, root: Path):
         self.spark = spark
         self.root = Path(root)
@@ -110,10 +114,11 @@ class TableEngine(ABC):
         table: str,
         run_id: str,
         mode: WriteMode = "overwrite",
-        metadata: dict[str, str] | None = None,
+        metadata: dict[str, object] | None = None,
     ) -> int:
         """Write ``df`` in one Delta commit carrying ``run_id``, the versions of the tables
-        this run read and ``metadata``; returns the new version. Fails with
+        this run read and ``metadata`` (a value may be a function, called at commit time:
+        a count observed by the write itself); returns the new version. Fails with
         ``ConcurrentWriteError`` if ``table`` changed since this run read it."""
         path = self.path(table)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,12 +128,19 @@ class TableEngine(ABC):
         self._guarded(table, lambda: self._write(df, table, mode, info))
         return self._written(table)
 
-    def merge(self, df: DataFrame, table: str, keys: list[str], run_id: str) -> int:
+    def merge(
+        self,
+        df: DataFrame,
+        table: str,
+        keys: list[str],
+        run_id: str,
+        metadata: dict[str, object] | None = None,
+    ) -> int:
         """Upsert ``df`` into ``table`` by ``keys`` with one Delta MERGE (matched rows
         updated, new ones inserted, others untouched); creates the table if missing."""
         if not self.exists(table):
-            return self.write(df, table, run_id)
-        info = self._commit_metadata(table, run_id, None)
+            return self.write(df, table, run_id, metadata=metadata)
+        info = self._commit_metadata(table, run_id, metadata)
         self._guarded(table, lambda: self._merge(df, table, keys, info))
         return self._written(table)
 
@@ -168,10 +180,11 @@ class TableEngine(ABC):
             return None
         return self.version_of_run(table, newest.run_id)
 
-    def _commit_metadata(self, table: str, run_id: str, extra: dict | None) -> dict[str, str]:
+    def _commit_metadata(self, table: str, run_id: str, extra: dict | None) -> dict:
         reads = {name: v for name, v in sorted(self.inputs.items()) if name != table}
-        info = {"run_id": run_id, "read_versions": json.dumps(reads)}
-        return info | {key: str(value) for key, value in (extra or {}).items()}
+        info: dict = {"run_id": run_id, "read_versions": json.dumps(reads)}
+        given = {key: v if callable(v) else str(v) for key, v in (extra or {}).items()}
+        return given | info  # a caller's keys never replace the run id or the read versions
 
     def _guarded(self, table: str, action) -> None:
         """Run a write that checks ``check_unchanged`` before its commit; a failure that is
@@ -212,6 +225,12 @@ class TableEngine(ABC):
     @abstractmethod
     def _merge(self, df: DataFrame, table: str, keys: list[str], metadata: dict[str, str]) -> None:
         """MERGE by ``keys`` in one commit, likewise guarded: on failure the table stays."""
+
+
+def resolved(metadata: dict) -> dict[str, str]:
+    """Commit metadata with its deferred values computed: call at commit time, after the
+    Spark jobs of the write ran."""
+    return {key: str(value()) if callable(value) else value for key, value in metadata.items()}
 
 
 @contextmanager

@@ -1,16 +1,25 @@
 """delta-rs engine: Spark executors write Parquet, the driver commits one Delta transaction.
 
-No jar is needed, and no table data passes through the driver: it lists the new files and
+No jar is needed, and no data written passes through the driver: it lists the new files and
 reads only their Parquet footers (row counts for the commit's stats).
 
 Each write stages its files in ``<table>/part-<id>/`` while holding ``<table>/.part-<id>.lock``.
 A staging folder that no commit names and whose lock nobody holds was left by a crashed run:
 the next write of the table removes it.
+
+Reads hand Spark a table's Parquet files only where those files alone are the table: no
+partition columns, column mapping or deletion vectors (the engine's own tables). Any other
+table (a source another tool wrote) is streamed through deltalake's scan into Parquet in
+``<lake root>/_work/snapshots/``, once per table version and process, which holds the
+folder's lock until it exits; ``maintain`` sweeps the folders of processes that are gone.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -18,33 +27,70 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
-from pipelines.io.workdirs import held, is_held
-from pipelines.lake.base import TableEngine, WriteMode
+from pipelines.io.workdirs import held, is_held, sweep_workdirs
+from pipelines.lake.base import TableEngine, WriteMode, resolved
+from pipelines.lake.errors import UnreadableTableError
 from pipelines.runtime.faults import crash_point
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.dataset as ds
+    from deltalake import DeltaTable
     from deltalake.transaction import AddAction
     from pyspark.sql import DataFrame
+
+log = logging.getLogger(__name__)
+
+SNAPSHOTS = Path("_work") / "snapshots"
+# reader features under which a data file is still plain Parquet of the table's rows
+# (deletion vectors only while no file has one; variantType only adds a column type)
+PLAIN_READER_FEATURES = frozenset(
+    {
+        "timestampNtz",
+        "v2Checkpoint",
+        "vacuumProtocolCheck",
+        "deletionVectors",
+        "variantType",
+        "variantType-preview",
+    }
+)
+# what deltalake's to_pyarrow_dataset reads; it refuses or misreads the rest
+ARROW_READER_FEATURES = frozenset({"timestampNtz", "variantType", "variantType-preview"})
+SNAPSHOT_ROWS_PER_GROUP = 65_536
+SNAPSHOT_ROWS_PER_FILE = 1_048_576
+
+_snapshots: dict[tuple[str, str, str, int], Path] = {}  # (root, table, id, version) -> copy
+_owners: list = []  # the held locks of this process's snapshot folders, kept until exit
 
 
 class DeltaRsEngine(TableEngine):
     def _read(self, path: Path, version: int | None) -> DataFrame:
-        import pyarrow as pa
-        from deltalake import DeltaTable
-        from pyspark.sql.pandas.types import from_arrow_schema
+        table = _open(path, version)
+        gaps = plain_parquet_gaps(table)
+        if not gaps:
+            return self._parquet(_spark_schema(table), table.file_uris())
+        log.info("reading %s through deltalake's scan: its files lack %s", path, "; ".join(gaps))
+        folder = self._snapshot(table, path)
+        return self._parquet(_spark_schema(table), sorted(map(str, folder.glob("*.parquet"))))
 
-        table = DeltaTable(str(path), version=version)
-        schema = from_arrow_schema(pa.schema(table.schema().to_arrow()), prefer_timestamp_ntz=False)
-        files = table.file_uris()
+    def _parquet(self, schema, files: list[str]) -> DataFrame:
         if not files:
             return self.spark.createDataFrame([], schema)
         return self.spark.read.schema(schema).parquet(*files)
 
-    def arrow_dataset(self, table: str, version: int | None = None) -> ds.Dataset:
-        from deltalake import DeltaTable
+    def _snapshot(self, table: DeltaTable, path: Path) -> Path:
+        """The rows of ``table`` as Parquet under the lake root, copied once per process."""
+        parent = self.root / SNAPSHOTS
+        key = (str(parent), str(Path(path).resolve()), table.metadata().id, table.version())
+        if key not in _snapshots or not _snapshots[key].is_dir():
+            _snapshots[key] = _copy(table, path, parent)
+        return _snapshots[key]
 
-        return DeltaTable(str(self.path(table)), version=version).to_pyarrow_dataset()
+    def arrow_dataset(self, table: str, version: int | None = None) -> ds.Dataset | None:
+        delta = _open(self.path(table), version)
+        if _column_mapping(delta) or _reader_features(delta) - ARROW_READER_FEATURES:
+            return None  # Spark reads it through ``_read``
+        return delta.to_pyarrow_dataset()
 
     def _write(self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str]) -> None:
         path = self.path(table)
@@ -79,7 +125,7 @@ class DeltaRsEngine(TableEngine):
 
         path = self.path(table)
         schema = Schema.from_arrow(schema)
-        properties = CommitProperties(custom_metadata=metadata)
+        properties = CommitProperties(custom_metadata=resolved(metadata))
         if (path / "_delta_log").is_dir():
             # built on the version this run read, so Delta's own conflict check applies too
             read = self.read_versions.get(table)
@@ -109,7 +155,7 @@ class DeltaRsEngine(TableEngine):
                     source_alias="s",
                     target_alias="t",
                     error_on_type_mismatch=False,
-                    commit_properties=CommitProperties(custom_metadata=metadata),
+                    commit_properties=CommitProperties(custom_metadata=resolved(metadata)),
                 )
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
@@ -156,4 +202,106 @@ def _add_action(file: Path, table_path: Path) -> AddAction:
         modification_time=int(stat.st_mtime * 1000),
         data_change=True,
         stats=json.dumps({"numRecords": rows}),
+    )
+
+
+def _open(path: Path, version: int | None) -> DeltaTable:
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    try:
+        return DeltaTable(str(path), version=version)
+    except DeltaError as exc:
+        raise _unreadable(path, version, exc) from exc
+
+
+def _unreadable(path: Path, version: int | None, exc: Exception) -> UnreadableTableError:
+    import deltalake
+
+    at = "" if version is None else f" at version {version}"
+    return UnreadableTableError(
+        f"deltalake {deltalake.__version__} cannot read the Delta table {path}{at}: {exc}."
+        " If that names a table feature, read the table with lake.engine = 'delta-spark'"
+        " (Spark's Delta reader) or upgrade deltalake; nothing was read"
+    )
+
+
+def plain_parquet_gaps(table: DeltaTable) -> list[str]:
+    """What reading ``table``'s data files as plain Parquet would get wrong; [] for nothing."""
+    gaps = []
+    if columns := table.metadata().partition_columns:
+        gaps.append(f"partition values of {', '.join(columns)}")
+    if mode := _column_mapping(table):
+        gaps.append(f"column mapping (mode {mode})")
+    features = sorted(_reader_features(table) - PLAIN_READER_FEATURES)
+    gaps += [f"reader feature {feature}" for feature in features]
+    if "deletionVectors" in _reader_features(table) and _has_deletion_vectors(table):
+        gaps.append("deletion vectors")
+    return gaps
+
+
+def _reader_features(table: DeltaTable) -> set[str]:
+    return set(table.protocol().reader_features or ())
+
+
+def _column_mapping(table: DeltaTable) -> str | None:
+    mode = table.metadata().configuration.get("delta.columnMapping.mode", "none")
+    return None if mode == "none" else mode
+
+
+def _has_deletion_vectors(table: DeltaTable) -> bool:
+    import pyarrow as pa
+
+    return pa.RecordBatchReader.from_stream(table.deletion_vectors()).read_all().num_rows > 0
+
+
+def _spark_schema(table: DeltaTable):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(_arrow_schema(table), prefer_timestamp_ntz=False)
+
+
+def _arrow_schema(table: DeltaTable) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(table.schema().to_arrow())
+
+
+def _copy(table: DeltaTable, path: Path, parent: Path) -> Path:
+    """Stream ``table`` through deltalake's scan into a new folder of ``parent`` that this
+    process owns until it exits (a crash leaves it to ``sweep_workdirs``)."""
+    sweep_workdirs(parent)
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", Path(path).name)[:40]
+    folder = parent / f"{name}-v{table.version()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    owner = held(folder.with_name(folder.name + ".lock"))
+    owner.__enter__()
+    try:
+        _write_scan(table, path, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        owner.__exit__(None, None, None)
+        raise
+    _owners.append(owner)
+    return folder
+
+
+def _write_scan(table: DeltaTable, path: Path, folder: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    from deltalake.exceptions import DeltaError
+
+    schema = _arrow_schema(table)
+    try:
+        scan = table.scan(columns=schema.names)
+    except DeltaError as exc:
+        raise _unreadable(path, table.version(), exc) from exc
+    # the scan yields view types (string_view); the table's own keep Spark's schema
+    rows = pa.RecordBatchReader.from_stream(scan).cast(schema)
+    ds.write_dataset(
+        rows,
+        folder,
+        format="parquet",
+        basename_template="part-{i}.parquet",
+        max_rows_per_group=SNAPSHOT_ROWS_PER_GROUP,
+        max_rows_per_file=SNAPSHOT_ROWS_PER_FILE,
     )

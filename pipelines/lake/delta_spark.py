@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.lake.base import TableEngine, WriteMode
+from pipelines.lake.base import TableEngine, WriteMode, resolved
 from pipelines.lake.errors import EngineUnavailableError
 
 if TYPE_CHECKING:
@@ -24,6 +24,8 @@ def delta_jar_available(spark: SparkSession) -> bool:
 
 
 class DeltaSparkEngine(TableEngine):
+    deferred_metadata = False  # the Delta commit is the write job itself
+
     def __init__(self, spark: SparkSession, root: Path):
         if not delta_jar_available(spark):
             raise EngineUnavailableError(
@@ -47,7 +49,7 @@ class DeltaSparkEngine(TableEngine):
             (
                 df.write.format("delta")
                 .mode(mode)
-                .option("userMetadata", json.dumps(metadata))
+                .option("userMetadata", json.dumps(resolved(metadata)))
                 .option("overwriteSchema", str(mode == "overwrite").lower())
                 .save(str(self.path(table)))
             )
@@ -57,7 +59,7 @@ class DeltaSparkEngine(TableEngine):
 
         condition = " AND ".join(f"t.{key} = s.{key}" for key in keys)
         conf = "spark.databricks.delta.commitInfo.userMetadata"
-        self.spark.conf.set(conf, json.dumps(metadata))
+        self.spark.conf.set(conf, json.dumps(resolved(metadata)))
         try:
             with self.table_lock(table):
                 self.check_unchanged(table)

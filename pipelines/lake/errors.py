@@ -124,3 +124,7 @@ def io_failure(exc: BaseException, path: object) -> LakeWriteError | None:
 
 class NoValidatedVersionError(InputError):
     """No version of a table has passed validation, so nothing downstream may read it."""
+
+
+class UnreadableTableError(LakeError):
+    """The table uses a Delta feature this engine's reader lacks; nothing was read."""

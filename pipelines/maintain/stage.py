@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 
 def maintain(ctx: RunContext) -> StageResult:
-    started = time.perf_counter()
     root = ctx.settings.lake.root
     protected = protected_versions(ctx)
     tables = {
@@ -42,7 +41,6 @@ def maintain(ctx: RunContext) -> StageResult:
         log.info("maintain: removed leftover %s", folder)
     return StageResult(
         stage="maintain",
-        seconds=round(time.perf_counter() - started, 3),
         details={
             "tables": tables,
             "swept": [str(folder) for folder in swept],

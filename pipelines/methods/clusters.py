@@ -13,6 +13,9 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+import pandas as pd
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+
 from pipelines.methods.components import components
 
 
@@ -54,3 +57,20 @@ def stable_ids(groups: list[list[str]], previous: dict[str, str]) -> dict[str, s
 
 def canonical(group: list[str], text_length: dict[str, int]) -> str:
     return min(group, key=lambda item: (-text_length.get(item, 0), item))
+
+
+CLUSTER_SCHEMA = StructType(
+    [
+        StructField("item_id", StringType(), False),
+        StructField("cluster_id", StringType(), False),
+        StructField("is_canonical", BooleanType(), False),
+    ]
+)
+
+
+def cluster_rows(matches: list[tuple[str, str]], lengths: dict, previous: dict) -> pd.DataFrame:
+    groups = groups_of(matches)
+    ids = stable_ids(groups, previous)
+    heads = {canonical(group, lengths) for group in groups}
+    rows = [(item, ids[item], item in heads) for group in groups for item in group]
+    return pd.DataFrame(rows, columns=CLUSTER_SCHEMA.fieldNames())

@@ -4,79 +4,22 @@ outliers whose best neighbour is far below the catalog's distribution."""
 from __future__ import annotations
 
 import logging
-import math
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import FloatType, IntegerType, LongType, StringType, StructField, StructType
+from pyspark.sql.types import FloatType
 
 from pipelines.neighbors.config import NeighborsConfig
 from pipelines.runtime.context import RunContext, StageResult, safe_run_id
 from pipelines.runtime.reads import live_vectors, validated_version
 from pipelines.runtime.spark import task_threads
 from pipelines.tables import NEIGHBORS, OUTLIERS
-from pipelines.vectors.blocks import KeyBlock, top_k_udf, write_key_block
+from pipelines.vectors.blocks import KeyBlock
+from pipelines.vectors.search import stage_keys, top_k
 
 log = logging.getLogger(__name__)
-
-GRAPH_SCHEMA = StructType(
-    [
-        StructField("item_id", StringType(), False),
-        StructField("rank", IntegerType(), False),
-        StructField("neighbor_id", StringType(), False),
-        StructField("score", FloatType(), False),
-    ]
-)
-MANIFEST = StructType(
-    [
-        StructField("ids_file", StringType()),
-        StructField("vectors_file", StringType()),
-        StructField("rows", LongType()),
-    ]
-)
-
-
-def _block_writer(folder: Path):
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        frames = [batch for batch in batches if len(batch)]
-        if frames:  # the whole partition is one key block
-            block = write_key_block(folder, pd.concat(frames, ignore_index=True))
-            yield pd.DataFrame([block.__dict__])
-
-    return run
-
-
-def stage_key_blocks(vectors: DataFrame, folder: Path, total: int, block_rows: int) -> list:
-    folder.mkdir(parents=True, exist_ok=True)
-    parts = max(1, math.ceil(total / block_rows))
-    rows = vectors.repartition(parts).mapInPandas(_block_writer(folder), MANIFEST).collect()
-    return [KeyBlock(r.ids_file, r.vectors_file, r.rows) for r in rows]
-
-
-def _rechunked(run, rows: int):
-    """Feed ``run`` query blocks of ``rows`` rows whatever Arrow's batch size is."""
-
-    def regroup(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        pending: list[pd.DataFrame] = []
-        size = 0
-        for batch in batches:
-            pending.append(batch)
-            size += len(batch)
-            if size >= rows:
-                merged = pd.concat(pending, ignore_index=True)
-                for start in range(0, len(merged) - rows + 1, rows):
-                    yield merged.iloc[start : start + rows]
-                rest = merged.iloc[len(merged) - len(merged) % rows :]
-                pending, size = [rest], len(rest)
-        if size:
-            yield pd.concat(pending, ignore_index=True)
-
-    return lambda batches: run(regroup(batches))
 
 
 def neighbor_graph(
@@ -84,20 +27,11 @@ def neighbor_graph(
 ) -> tuple[DataFrame, list[KeyBlock]]:
     """Lazy (item_id, rank, neighbor_id, score) of ``vectors`` (item_id, vector; persist it)
     against itself; the key blocks it reads stay in ``staging`` until the caller removes them."""
-    total = vectors.count()
-    blocks = stage_key_blocks(vectors, staging, total, cfg.key_block_rows)
-    spark = vectors.sparkSession
-    parts = max(spark.sparkContext.defaultParallelism, math.ceil(total / cfg.query_block_rows))
+    blocks = stage_keys(vectors, staging, cfg.key_block_rows)
     log.info(
-        "neighbors: %d items, %d key blocks, %d query tasks, k=%d",
-        total,
-        len(blocks),
-        parts,
-        cfg.k,
+        "neighbors: %d items, %d key blocks, k=%d", sum(b.rows for b in blocks), len(blocks), cfg.k
     )
-    run = _rechunked(top_k_udf(blocks, cfg.k, threads), cfg.query_block_rows)
-    graph = vectors.repartition(parts).mapInPandas(run, GRAPH_SCHEMA)
-    return graph, blocks
+    return top_k(vectors, blocks, cfg.k, cfg.query_block_rows, threads), blocks
 
 
 def outliers(graph: DataFrame, mads: float) -> DataFrame:
@@ -116,7 +50,6 @@ def outliers(graph: DataFrame, mads: float) -> DataFrame:
 
 
 def build_neighbors(ctx: RunContext) -> StageResult:
-    started = time.perf_counter()
     cfg = ctx.settings.neighbors
     version = validated_version(ctx)
     vectors = live_vectors(ctx, version).persist()
@@ -135,7 +68,6 @@ def build_neighbors(ctx: RunContext) -> StageResult:
     return StageResult(
         stage="neighbors",
         rows_read=items,
-        seconds=round(time.perf_counter() - started, 3),
         table_version=graph_version,
         details={"k": cfg.k, "key_blocks": len(blocks), "embeddings_version": version,
                  "outliers": n_outliers},

@@ -9,9 +9,13 @@ import os
 import tomllib
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.tables import Table
 
 REPO = Path(__file__).resolve().parents[1]
-JOBS = REPO / "jobs"
+RUN_STAGE = REPO / "jobs" / "run_stage.py"
 SPARK_CONN_ID = os.environ.get("PIPELINES_SPARK_CONN_ID", "spark_default")
 # the key travels in the job's environment, rendered from the connection (masked in the UI);
 # SparkJobOperator drops it where spark-submit would copy it onto its command line
@@ -57,7 +61,7 @@ def lake_root() -> Path:
     return path if path.is_absolute() else (config.parent / path).resolve()
 
 
-def table_asset(table: str, *, validated: bool = False):
+def table_asset(table: Table, *, validated: bool = False):
     """The Asset of a lake table, or (``validated``) of its versions that passed validation.
 
     The validated one keeps the table's path and adds a query: Airflow drops URI fragments,
@@ -65,14 +69,15 @@ def table_asset(table: str, *, validated: bool = False):
     """
     from airflow.sdk import Asset
 
-    name, uri = table.replace("/", "_"), (lake_root() / table).as_uri()
+    name, uri = table.asset_name, (lake_root() / table.name).as_uri()
     if validated:
         return Asset(name=f"{name}_validated", uri=f"{uri}?validated=true")
     return Asset(name=name, uri=uri)
 
 
-def spark_job(task_id: str, job: str, *, terminal: bool = False, **kwargs):
-    """A SparkJobOperator running ``jobs/<job>.py`` with the DAG run's id.
+def spark_job(stage: str, *, terminal: bool = False, **kwargs):
+    """A SparkJobOperator running ``stage`` through ``jobs/run_stage.py`` with the DAG run's
+    id; its task id is the stage's name with '_' for '-'.
 
     ``terminal`` tasks (validation) get no retries: a failed check does not pass on retry.
     The Qdrant API key, if any, comes from the ``qdrant_default`` connection's password.
@@ -81,12 +86,12 @@ def spark_job(task_id: str, job: str, *, terminal: bool = False, **kwargs):
 
     if terminal:
         kwargs["retries"] = 0
-    args = ["--config", config_path(), "--run-id", "{{ run_id }}"]
+    args = ["--stage", stage, "--config", config_path(), "--run-id", "{{ run_id }}"]
     return SparkJobOperator(
-        task_id=task_id,
-        application=str(JOBS / f"{job}.py"),
+        task_id=stage.replace("-", "_"),
+        application=str(RUN_STAGE),
         conn_id=SPARK_CONN_ID,
-        name=f"pipelines-{job}",
+        name=f"pipelines-{stage}",
         application_args=[*args, *kwargs.pop("extra_args", [])],
         env_vars={
             "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", _python()),

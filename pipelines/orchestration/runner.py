@@ -14,7 +14,7 @@ import sys
 import traceback
 from datetime import UTC, datetime
 
-from pipelines.errors import ConfigError, PipelineError, StageError
+from pipelines.errors import ConfigError, PipelineError, StageError, where_failed
 from pipelines.lake.errors import java_causes
 from pipelines.runtime.redact import redact_text
 
@@ -79,9 +79,11 @@ def _wrapped_unexpected(exc: BaseException) -> BaseException | None:
 def describe_failure(exc: BaseException, hint: bool = True) -> str:
     """The one line a failed command ends with."""
     wrapped = _wrapped_unexpected(exc)
+    where = where_failed(exc)
     if isinstance(exc, PipelineError) and wrapped is None:
-        return f"error: {redact_text(str(exc))}"
-    text = f"stage {exc.stage!r} failed: {_unexpected(wrapped)}" if wrapped else _unexpected(exc)
+        return f"error: {redact_text(f'{where}: {exc}' if where else str(exc))}"
+    cause = _unexpected(wrapped) if wrapped else _unexpected(exc)
+    text = f"{where or f'stage {exc.stage!r}'} failed: {cause}" if wrapped else cause
     return f"error: {redact_text(text)}" + (f" {DEBUG_HINT}" if hint else "")
 
 
@@ -107,8 +109,11 @@ def report_failure(exc: BaseException, debug: bool) -> int:
     return exit_code(exc)
 
 
-def _job_parser(stage: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"jobs/{stage.replace('-', '_')}.py")
+def _job_parser() -> argparse.ArgumentParser:
+    from pipelines.orchestration.stages import STAGE_NAMES
+
+    parser = argparse.ArgumentParser(prog="jobs/run_stage.py")
+    parser.add_argument("--stage", required=True, choices=STAGE_NAMES, help="the stage to run")
     parser.add_argument("--config", help="TOML settings file (default: ./pipelines.toml)")
     parser.add_argument("--run-id", help="stamped on table commits and collection names")
     parser.add_argument("--full-refresh", type=_flag, default=False, metavar="true|false")
@@ -135,8 +140,10 @@ def _run(stage: str, args: argparse.Namespace):
     return result
 
 
-def run_job(stage: str, argv: list[str] | None = None) -> int:
-    args = _job_parser(stage).parse_args(argv)
+def run_job(argv: list[str] | None = None) -> int:
+    """``jobs/run_stage.py --stage NAME ...``: run one stage; 0, 2, 75 or 1 (module doc)."""
+    args = _job_parser().parse_args(argv)
+    stage = args.stage
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ STAGES: list[Stage] = [
     Stage("validate-users", "pipelines.validate.stage:validate_users", _events),
     Stage("publish-users", "pipelines.publish.publisher:publish_users", _events),
     Stage("reconcile-users", "pipelines.reconcile.stage:reconcile_users", _events),
-    Stage("cooccurrence", "pipelines.embed.users:build_cooccurrence", _events),
+    Stage("cooccurrence", "pipelines.cooccurrence.stage:build_cooccurrence", _events),
     Stage("recs-users", "pipelines.recs.users:user_recs", _events),
     Stage("evaluate", "pipelines.evaluate.stage:evaluate", _evaluation),
     Stage("maintain", "pipelines.maintain.stage:maintain", lambda settings: True),
@@ -121,15 +122,24 @@ def _spark(settings: Settings, local_dir):
 
 
 def run_stages(ctx: RunContext, stages: list[Stage]) -> list[StageResult]:
+    """Run ``stages`` in order, each timed here; a failure carries the stage, the run id and
+    the table versions the stage had read (``errors.where_failed``)."""
     results = []
     for stage in stages:
         log.info("stage %s: starting (run %s)", stage.name, ctx.run_id)
         ctx.lake.begin()
+        started = time.perf_counter()
         try:
-            results.append(stage.load()(ctx))
-        except PipelineError:
-            raise
+            result = stage.load()(ctx)
         except Exception as exc:
-            raise StageError(stage.name, f"{type(exc).__name__}: {exc}") from exc
-        log.info("stage %s: done in %.1fs", stage.name, results[-1].seconds)
+            failure = exc
+            if not isinstance(exc, PipelineError):
+                failure = StageError(stage.name, f"{type(exc).__name__}: {exc}")
+            failure.failed_in = (stage.name, ctx.run_id, dict(ctx.lake.inputs))
+            if failure is exc:
+                raise
+            raise failure from exc
+        result.seconds = round(time.perf_counter() - started, 3)
+        results.append(result)
+        log.info("stage %s: done in %.1fs", stage.name, result.seconds)
     return results

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from pipelines.config import Settings
     from pipelines.lake import TableEngine
-    from pipelines.vectorstore.base import VectorStore
+    from pipelines.vectorstore import VectorStore
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -44,7 +44,7 @@ class RunContext:
     def store(self) -> VectorStore:
         """The vector store, opened on first use (embedded Qdrant allows one client per path)."""
         if self._store is None:
-            from pipelines.vectorstore.base import open_store
+            from pipelines.vectorstore import open_store
 
             self._store = open_store(self.settings)
         return self._store

@@ -4,13 +4,15 @@ stability of a fixed sentinel sample's nearest neighbours."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipelines.io.workdirs import stage_workdir
 from pipelines.validate.config import ValidateConfig
-from pipelines.vectors.topk import top_k_for_queries
+from pipelines.vectors.search import stage_keys, top_k
 
 
 @dataclass
@@ -47,23 +49,27 @@ def _sentinels(current: DataFrame, previous: DataFrame, n: int) -> list[str]:
     return [row.id for row in picked.collect()]
 
 
-def _query_vectors(live: DataFrame, ids: list[str]) -> np.ndarray:
-    rows = {r.id: r.vector for r in live.filter(F.col("id").isin(ids)).collect()}
-    return np.array([rows[i] for i in ids], dtype=np.float32)
+def _neighbours(live: DataFrame, ids: list[str], k: int, staging: Path) -> dict[str, list[str]]:
+    """Each sentinel's k nearest rows of ``live`` (id, vector), by exact search."""
+    vectors = live.withColumnRenamed("id", "item_id")
+    with stage_workdir(staging, "sentinels") as folder:
+        blocks = stage_keys(vectors, folder, block_rows=16384)
+        queries = vectors.filter(F.col("item_id").isin(ids))
+        found = top_k(queries, blocks, k, query_block_rows=len(ids)).collect()
+    result: dict[str, list[str]] = {i: [] for i in ids}
+    for row in sorted(found, key=lambda r: (r.item_id, r.rank)):
+        result[row.item_id].append(row.neighbor_id)
+    return result
 
 
-def stability(current: DataFrame, previous: DataFrame, cfg: ValidateConfig) -> float:
-    """``current`` and ``previous`` are (id, vector) rows."""
+def stability(current: DataFrame, previous: DataFrame, cfg: ValidateConfig, staging: Path) -> float:
+    """``current`` and ``previous`` are (id, vector) rows; key blocks go under ``staging``."""
     ids = _sentinels(current, previous, cfg.sentinels)
     if not ids:
         return 1.0
     k = cfg.sentinel_k
-
-    def neighbours(live: DataFrame) -> dict[str, list[str]]:
-        vectors = live.withColumnRenamed("id", "item_id")
-        return top_k_for_queries(vectors, ids, _query_vectors(live, ids), k)
-
-    now, before = neighbours(current), neighbours(previous)
+    now = _neighbours(current, ids, k, staging)
+    before = _neighbours(previous, ids, k, staging)
     stable = [len(set(now[i]) & set(before[i])) * 2 >= min(k, len(before[i])) for i in ids]
     return float(np.mean(stable))
 
@@ -81,6 +87,7 @@ def check_drift(
     previous: DataFrame | None,
     previous_version: int | None,
     cfg: ValidateConfig,
+    staging: Path | None,
     key: str = "item_id",
 ) -> DriftReport:
     """``current`` and ``previous`` are live rows (``key``, vector, model_id)."""
@@ -95,7 +102,7 @@ def check_drift(
         return DriftReport("expected", message, previous_version)
     shift = _cosine_distance(centroid(previous), centroid(current))
     ids = [F.col(key).alias("id"), "vector"]
-    stable = stability(current.select(*ids), previous.select(*ids), cfg)
+    stable = stability(current.select(*ids), previous.select(*ids), cfg, staging)
     status = _status(shift, stable, cfg)
     message = (
         f"centroid shift {shift:.4f} (warn > {cfg.centroid_shift_warn}, fail >"

@@ -3,15 +3,13 @@ current version of a ``VectorTable``; the publish gate reads the report they wri
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame
 
 from pipelines.io.reports import write_report
-from pipelines.lake import TableNotFoundError
-from pipelines.runtime.context import RunContext, StageResult
+from pipelines.runtime.context import RunContext, StageResult, safe_run_id
+from pipelines.tables import EXPECTED_LIVE_ROWS, Table, require
 from pipelines.validate.drift import DriftReport, check_drift, skipped_drift
 from pipelines.validate.errors import ValidationFailed
 from pipelines.validate.metrics import model_dimension, with_vector_metrics
@@ -24,25 +22,37 @@ def _drift(ctx: RunContext, target: VectorTable, live: DataFrame, version: int) 
     published = last_published(ctx.lake, target.alias)
     cfg = ctx.settings.validate
     if published is None or published.table_version == version:
-        return check_drift(live, None, None, cfg, target.key)
+        return check_drift(live, None, None, cfg, None, target.key)
     previous = target.live(ctx.lake, published.table_version)
-    return check_drift(live, previous, published.table_version, cfg, target.key)
+    staging = ctx.settings.neighbors.staging_dir
+    with ctx.workdir("validate", safe_run_id(ctx.run_id), staging) as folder:
+        return check_drift(live, previous, published.table_version, cfg, folder, target.key)
 
 
-def validate(
-    ctx: RunContext, target: VectorTable, expected_rows: Callable[[int], int]
-) -> StageResult:
-    """Run the suite (and, when it passes, the drift check) on ``target``'s live rows, which
-    must number ``expected_rows(version)``; write the report; raise ValidationFailed on any
-    failure."""
-    started = time.perf_counter()
-    settings = ctx.settings
-    version = ctx.lake.version(target.table)
-    if version is None:
-        raise TableNotFoundError(
-            f"{target.table} does not exist; run the stage that writes it first"
+def expected_rows(ctx: RunContext, table: Table, version: int) -> int:
+    """The live rows the producer recorded in ``version``'s commit."""
+    recorded = ctx.lake.commit_metadata(table, version).get(EXPECTED_LIVE_ROWS)
+    if recorded is None:
+        raise ValidationFailed(
+            table,
+            version,
+            [
+                f"version {version} records no {EXPECTED_LIVE_ROWS} (written by an older"
+                f" release or another tool); re-run the {table.producer} stage, which records it"
+            ],
+            "(no report)",
         )
-    expected = expected_rows(version)
+    return int(recorded)
+
+
+def validate(ctx: RunContext, target: VectorTable) -> StageResult:
+    """Run the suite (and, when it passes, the drift check) on ``target``'s live rows, which
+    must number what the producing stage recorded; write the report; raise ValidationFailed
+    on any failure."""
+    settings = ctx.settings
+    require(ctx.lake, target.table, f"validate-{target.name}")
+    version = ctx.lake.version(target.table)
+    expected = expected_rows(ctx, target.table, version)
     live = target.live(ctx.lake, version).persist()
     try:
         dimension = model_dimension(settings.model.name_or_path)
@@ -77,19 +87,14 @@ def validate(
     return StageResult(
         stage=f"validate-{target.name}",
         rows_read=rows,
-        seconds=round(time.perf_counter() - started, 3),
         table_version=version,
         details={"report": str(path), "data_docs": str(outcome.docs_index), "drift": drift.status},
     )
 
 
 def validate_catalog(ctx: RunContext) -> StageResult:
-    from pipelines.embed.catalog import count_expected_rows
-
-    return validate(ctx, catalog_table(ctx.settings), lambda v: count_expected_rows(ctx, v))
+    return validate(ctx, catalog_table(ctx.settings))
 
 
 def validate_users(ctx: RunContext) -> StageResult:
-    from pipelines.embed.users import count_expected_users
-
-    return validate(ctx, users_table(ctx.settings), lambda _: count_expected_users(ctx))
+    return validate(ctx, users_table(ctx.settings))

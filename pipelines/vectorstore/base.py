@@ -1,9 +1,10 @@
-"""The vector store interface, and Qdrant behind it (embedded on-disk mode or a server).
+"""The vector store interface: public methods are final templates that bound, retry and
+translate every call; a store implements only small ``_hooks`` that make one raw call.
 
-Every call goes through ``_call``: transient failures (refused connections, timeouts, 5xx,
-429) are retried with exponential backoff by tenacity, a bounded number of times and never
-past a deadline the publisher sets; auth failures stop at once. Errors name the store but
-never the API key or credentials inside the URL.
+Transient failures (the store's ``_is_transient``) are retried with exponential backoff by
+tenacity, a bounded number of times and never past a deadline the publisher sets; credentials
+the store rejects (``_auth_failure``) stop at once. Errors name the store but never the
+secrets it was given.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, NoReturn, TypeVar, final
 
 from tenacity import (
     RetryCallState,
@@ -29,18 +28,15 @@ from tenacity import (
     wait_exponential,
 )
 
-from pipelines.publish.config import PublishConfig
-from pipelines.publish.errors import (
+from pipelines.errors import PipelineError
+from pipelines.runtime.redact import scrub
+from pipelines.vectorstore.config import RetryPolicy
+from pipelines.vectorstore.errors import (
     PublishDeadlineExceeded,
-    PublishError,
     VectorStoreAuthError,
-    VectorStoreLocked,
+    VectorStoreError,
     VectorStoreUnavailable,
 )
-from pipelines.runtime.redact import redact_url, scrub
-
-if TYPE_CHECKING:
-    from pipelines.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,80 +75,8 @@ class Deadline:
         return self.at - time.monotonic()
 
 
-class VectorStore(ABC):
-    """What publishing, reconciliation and queries need from a vector store."""
-
-    description: str
-    _deadline: Deadline | None = None
-
-    @contextmanager
-    def deadline(self, seconds: float) -> Iterator[None]:
-        """Inside, calls stop retrying once ``seconds`` have passed, and later calls raise
-        ``PublishDeadlineExceeded`` ([publish] deadline_s)."""
-        previous, self._deadline = self._deadline, Deadline.after(seconds)
-        try:
-            yield
-        finally:
-            self._deadline = previous
-
-    @abstractmethod
-    def create_collection(self, name: str, dimension: int) -> None: ...
-
-    @abstractmethod
-    def drop_collection(self, name: str) -> None: ...
-
-    @abstractmethod
-    def collections(self) -> list[str]: ...
-
-    @abstractmethod
-    def upsert(self, collection: str, points: Sequence[Point]) -> None: ...
-
-    @abstractmethod
-    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
-
-    @abstractmethod
-    def count(self, collection: str) -> int: ...
-
-    @abstractmethod
-    def scroll(self, collection: str, fields: list[str]) -> Iterator[tuple[str, dict]]: ...
-
-    @abstractmethod
-    def alias_target(self, alias: str) -> str | None: ...
-
-    @abstractmethod
-    def point_alias(self, alias: str, collection: str) -> None:
-        """Move (or create) ``alias`` to ``collection`` in one atomic operation."""
-
-    @abstractmethod
-    def search(
-        self, collection: str, vector: Sequence[float], k: int, filters: dict[str, str]
-    ) -> list[Hit]: ...
-
-    @abstractmethod
-    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]: ...
-
-    @abstractmethod
-    def payloads(self, collection: str, ids: Sequence[str]) -> dict[str, dict]: ...
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        pass
-
-
-def open_store(settings: Settings) -> VectorStore:
-    """Qdrant from [qdrant]: a server when ``url`` is set, else embedded under the lake."""
-    qdrant = settings.qdrant
-    return QdrantStore(settings.publish, qdrant.url, qdrant.key(), settings.qdrant_path)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    import httpx
-    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
-
-    if isinstance(exc, UnexpectedResponse):
-        return exc.status_code is not None and (exc.status_code >= 500 or exc.status_code == 429)
-    return isinstance(
-        exc, httpx.TransportError | ResponseHandlingException | ConnectionError | TimeoutError
-    )
+# a page of scrolled (point id, payload) records and the offset of the next page (None: done)
+Page = tuple[list[tuple[str, dict]], Any]
 
 
 def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
@@ -164,39 +88,170 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def _open_embedded(path: Path):
-    from qdrant_client import QdrantClient
+class VectorStore(ABC):
+    """What publishing, reconciliation and queries need from a vector store. Collections
+    hold points under cosine distance; point operations accept an alias for a collection."""
 
-    try:
-        return QdrantClient(path=str(path))
-    except RuntimeError as exc:
-        if "already accessed by another instance" not in str(exc):
-            raise
-        raise VectorStoreLocked(
-            f"embedded Qdrant at {path} is in use by another process, and embedded Qdrant"
-            " allows one process at a time; wait for the other run to finish, or run a Qdrant"
-            " server and set [qdrant] url (see docker-compose.yml)"
-        ) from None
+    def __init__(self, description: str, retry: RetryPolicy, secrets: Iterable[str | None] = ()):
+        self.description = description
+        self.retry = retry
+        self._secrets = tuple(secrets)
+        self._deadline: Deadline | None = None
 
+    @contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        """Inside, calls stop retrying once ``seconds`` have passed, and later calls raise
+        ``PublishDeadlineExceeded`` ([publish] deadline_s)."""
+        previous, self._deadline = self._deadline, Deadline.after(seconds)
+        try:
+            yield
+        finally:
+            self._deadline = previous
 
-class QdrantStore(VectorStore):
-    def __init__(
-        self, config: PublishConfig, url: str | None, api_key: str | None, path: Path | None
-    ):
-        from qdrant_client import QdrantClient
+    @final
+    def create_collection(self, name: str, dimension: int) -> None:
+        self._call(f"create {name}", self._create_collection, name, dimension)
 
-        self.config = config
-        self._secrets = (api_key, urlsplit(url).password if url else None)
-        if url:
-            self.description = f"Qdrant server {redact_url(url)}"
-            self.client = QdrantClient(
-                url=url, api_key=api_key, timeout=config.timeout_s, check_compatibility=False
+    @final
+    def drop_collection(self, name: str) -> None:
+        self._call(f"drop {name}", self._drop_collection, name)
+
+    @final
+    def collections(self) -> list[str]:
+        return sorted(self._call("list collections", self._collections))
+
+    @final
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        self._call(f"upsert into {collection}", self._upsert, collection, points)
+
+    @final
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        self._call(f"delete from {collection}", self._delete, collection, list(ids))
+
+    @final
+    def count(self, collection: str) -> int:
+        return self._call(f"count {collection}", self._count, collection)
+
+    @final
+    def scroll(self, collection: str, fields: list[str]) -> Iterator[tuple[str, dict]]:
+        """Every point's id and the payload ``fields`` it has, a page per call."""
+        offset = None
+        while True:
+            records, offset = self._call(
+                f"scroll {collection}", self._scroll, collection, fields, offset
             )
-        else:
-            assert path is not None
-            path.mkdir(parents=True, exist_ok=True)
-            self.description = f"embedded Qdrant at {path}"
-            self.client = _open_embedded(path)
+            yield from records
+            if offset is None:
+                return
+
+    @final
+    def alias_target(self, alias: str) -> str | None:
+        return self._call("list aliases", self._alias_target, alias)
+
+    @final
+    def point_alias(self, alias: str, collection: str) -> None:
+        """Move (or create) ``alias`` to ``collection`` in one atomic operation."""
+        self._call(f"point alias {alias}", self._point_alias, alias, collection)
+
+    @final
+    def search(
+        self, collection: str, vector: Sequence[float], k: int, filters: dict[str, str]
+    ) -> list[Hit]:
+        """The ``k`` points nearest ``vector`` whose payload matches ``filters``, best first."""
+        return self._call(f"query {collection}", self._search, collection, vector, k, filters)
+
+    @final
+    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]:
+        return self._call(f"retrieve from {collection}", self._vectors, collection, list(ids))
+
+    @final
+    def payloads(self, collection: str, ids: Sequence[str]) -> dict[str, dict]:
+        return self._call(f"retrieve from {collection}", self._payloads, collection, list(ids))
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    # Hooks: one raw call each, no retries, the store's own exceptions.
+
+    @abstractmethod
+    def _create_collection(self, name: str, dimension: int) -> None: ...
+
+    @abstractmethod
+    def _drop_collection(self, name: str) -> None: ...
+
+    @abstractmethod
+    def _collections(self) -> list[str]: ...
+
+    @abstractmethod
+    def _upsert(self, collection: str, points: Sequence[Point]) -> None: ...
+
+    @abstractmethod
+    def _delete(self, collection: str, ids: list[str]) -> None: ...
+
+    @abstractmethod
+    def _count(self, collection: str) -> int: ...
+
+    @abstractmethod
+    def _scroll(self, collection: str, fields: list[str], offset: Any) -> Page: ...
+
+    @abstractmethod
+    def _alias_target(self, alias: str) -> str | None: ...
+
+    @abstractmethod
+    def _point_alias(self, alias: str, collection: str) -> None: ...
+
+    @abstractmethod
+    def _search(
+        self, collection: str, vector: Sequence[float], k: int, filters: dict[str, str]
+    ) -> list[Hit]: ...
+
+    @abstractmethod
+    def _vectors(self, collection: str, ids: list[str]) -> dict[str, list[float]]: ...
+
+    @abstractmethod
+    def _payloads(self, collection: str, ids: list[str]) -> dict[str, dict]: ...
+
+    def _is_transient(self, exc: BaseException) -> bool:
+        """Whether trying ``exc``'s call again may succeed."""
+        return isinstance(exc, ConnectionError | TimeoutError)
+
+    def _auth_failure(self, exc: BaseException) -> str | None:
+        """How the store said it rejected the credentials (e.g. "HTTP 401"); None otherwise."""
+        return None
+
+    def _is_rejected(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the store refusing the request (not a bug in the caller)."""
+        return isinstance(exc, ValueError | KeyError)
+
+    # The template every public method runs through.
+
+    @final
+    def _call(self, what: str, hook: Callable[..., T], *args: Any) -> T:
+        self._check_deadline(what)
+        try:
+            return self._retrying(what)(hook, *args)
+        except RetryError as exc:
+            cause = exc.last_attempt.exception()
+            assert cause is not None
+            self._raise(self._gave_up(what, cause, exc.last_attempt.attempt_number), cause)
+        except PipelineError:
+            raise
+        except Exception as exc:
+            self._translate(what, exc)
+
+    def _translate(self, what: str, exc: Exception) -> NoReturn:
+        auth = self._auth_failure(exc)
+        if auth is not None:
+            raise VectorStoreAuthError(
+                f"{self.description} rejected the API key ({auth}) during"
+                f" {what}; set qdrant.api_key (or PIPELINES__QDRANT__API_KEY, or the Airflow"
+                " connection's password) to the server's key"
+            ) from None
+        if self._is_rejected(exc):
+            self._raise(self._failed(what, exc), exc)
+        if self._leaks(exc):
+            raise self._failed(what, exc) from None
+        raise exc
 
     def _scrub(self, text: str) -> str:
         return scrub(text, *self._secrets)
@@ -204,7 +259,7 @@ class QdrantStore(VectorStore):
     def _leaks(self, exc: BaseException) -> bool:
         return any(self._scrub(str(e)) != str(e) for e in _exception_chain(exc))
 
-    def _raise(self, error: PublishError, cause: BaseException) -> NoReturn:
+    def _raise(self, error: VectorStoreError, cause: BaseException) -> NoReturn:
         # a cause that repeats the key would print it in any traceback
         raise error from (None if self._leaks(cause) else cause)
 
@@ -220,13 +275,17 @@ class QdrantStore(VectorStore):
                 " what makes the store slow"
             )
 
+    def _retryable(self, exc: BaseException) -> bool:
+        # rejected credentials stay rejected, however the store reports them
+        return self._auth_failure(exc) is None and self._is_transient(exc)
+
     def _retrying(self, what: str) -> Retrying:
         return Retrying(
-            stop=stop_any(stop_after_attempt(self.config.retry_attempts), self._past_deadline),
+            stop=stop_any(stop_after_attempt(self.retry.retry_attempts), self._past_deadline),
             wait=wait_exponential(
-                multiplier=self.config.retry_wait_s, max=self.config.retry_max_wait_s
+                multiplier=self.retry.retry_wait_s, max=self.retry.retry_max_wait_s
             ),
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(self._retryable),
             before_sleep=lambda state: log.warning(
                 "%s: %s failed (attempt %d), retrying",
                 self.description,
@@ -236,9 +295,9 @@ class QdrantStore(VectorStore):
             reraise=False,
         )
 
-    def _gave_up(self, what: str, cause: BaseException, attempts: int) -> PublishError:
+    def _gave_up(self, what: str, cause: BaseException, attempts: int) -> VectorStoreError:
         failure = f"{what} failed ({type(cause).__name__}: {self._scrub(str(cause))})"
-        if attempts < self.config.retry_attempts and self._deadline is not None:
+        if attempts < self.retry.retry_attempts and self._deadline is not None:
             return PublishDeadlineExceeded(
                 f"{self.description}: {failure} and the publish deadline of"
                 f" {self._deadline.seconds:g}s ran out after {attempts} attempts; check that"
@@ -250,129 +309,8 @@ class QdrantStore(VectorStore):
             " runs and qdrant.url is right, or raise publish.retry_attempts"
         )
 
-    def _failed(self, what: str, exc: BaseException) -> PublishError:
+    def _failed(self, what: str, exc: BaseException) -> VectorStoreError:
         detail = self._scrub(str(exc))
-        return PublishError(f"{self.description}: {what} failed: {type(exc).__name__}: {detail}")
-
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        from qdrant_client.http.exceptions import UnexpectedResponse
-
-        self._check_deadline(what)
-        try:
-            return self._retrying(what)(fn, *args, **kwargs)
-        except RetryError as exc:
-            cause = exc.last_attempt.exception()
-            self._raise(self._gave_up(what, cause, exc.last_attempt.attempt_number), cause)
-        except UnexpectedResponse as exc:
-            if exc.status_code in (401, 403):
-                raise VectorStoreAuthError(
-                    f"{self.description} rejected the API key (HTTP {exc.status_code}) during"
-                    f" {what}; set qdrant.api_key (or PIPELINES__QDRANT__API_KEY, or the Airflow"
-                    " connection's password) to the server's key"
-                ) from None
-            self._raise(self._failed(what, exc), exc)
-        except (ValueError, KeyError) as exc:
-            self._raise(self._failed(what, exc), exc)
-        except Exception as exc:
-            if self._leaks(exc):
-                raise self._failed(what, exc) from None
-            raise
-
-    def create_collection(self, name: str, dimension: int) -> None:
-        from qdrant_client import models
-
-        params = models.VectorParams(size=dimension, distance=models.Distance.COSINE)
-        self._call(f"create {name}", self.client.create_collection, name, vectors_config=params)
-
-    def drop_collection(self, name: str) -> None:
-        self._call(f"drop {name}", self.client.delete_collection, name)
-
-    def collections(self) -> list[str]:
-        response = self._call("list collections", self.client.get_collections)
-        return sorted(c.name for c in response.collections)
-
-    def upsert(self, collection: str, points: Sequence[Point]) -> None:
-        from qdrant_client import models
-
-        # Points are built here from typed columns (uuid ids, float vectors, JSON payloads):
-        # pydantic's per-float validation would cost ~40 us a point; the store validates again.
-        # Copying vectors that are lists already cost 0.04 s per 5,000 points.
-        structs = [
-            models.PointStruct.model_construct(
-                id=p.id,
-                vector=p.vector if isinstance(p.vector, list) else list(p.vector),
-                payload=p.payload,
-            )
-            for p in points
-        ]
-        self._call(f"upsert into {collection}", self.client.upsert, collection, points=structs)
-
-    def delete(self, collection: str, ids: Sequence[str]) -> None:
-        from qdrant_client import models
-
-        selector = models.PointIdsList(points=list(ids))
-        self._call(f"delete from {collection}", self.client.delete, collection, selector)
-
-    def count(self, collection: str) -> int:
-        return self._call(f"count {collection}", self.client.count, collection, exact=True).count
-
-    def scroll(self, collection: str, fields: list[str]) -> Iterator[tuple[str, dict]]:
-        offset = None
-        while True:
-            records, offset = self._call(
-                f"scroll {collection}", self.client.scroll, collection, limit=1000,
-                offset=offset, with_payload=fields, with_vectors=False,
-            )  # fmt: skip
-            for record in records:
-                yield str(record.id), record.payload or {}
-            if offset is None:
-                return
-
-    def alias_target(self, alias: str) -> str | None:
-        aliases = self._call("list aliases", self.client.get_aliases).aliases
-        return next((a.collection_name for a in aliases if a.alias_name == alias), None)
-
-    def point_alias(self, alias: str, collection: str) -> None:
-        from qdrant_client import models
-
-        operations: list = []
-        if self.alias_target(alias) is not None:
-            operations.append(
-                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
-            )
-        create = models.CreateAlias(collection_name=collection, alias_name=alias)
-        operations.append(models.CreateAliasOperation(create_alias=create))
-        self._call(f"point alias {alias}", self.client.update_collection_aliases, operations)
-
-    def search(
-        self, collection: str, vector: Sequence[float], k: int, filters: dict[str, str]
-    ) -> list[Hit]:
-        from qdrant_client import models
-
-        conditions = [
-            models.FieldCondition(key=key, match=models.MatchValue(value=value))
-            for key, value in filters.items()
-        ]
-        response = self._call(
-            f"query {collection}", self.client.query_points, collection, query=list(vector),
-            limit=k, query_filter=models.Filter(must=conditions) if conditions else None,
-            with_payload=True,
-        )  # fmt: skip
-        return [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
-
-    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]:
-        records = self._call(
-            f"retrieve from {collection}", self.client.retrieve, collection, list(ids),
-            with_vectors=True,
-        )  # fmt: skip
-        return {str(r.id): list(r.vector) for r in records}
-
-    def payloads(self, collection: str, ids: Sequence[str]) -> dict[str, dict]:
-        records = self._call(
-            f"retrieve from {collection}", self.client.retrieve, collection, list(ids),
-            with_payload=True,
-        )  # fmt: skip
-        return {str(r.id): r.payload or {} for r in records}
-
-    def close(self) -> None:
-        self.client.close()
+        return VectorStoreError(
+            f"{self.description}: {what} failed: {type(exc).__name__}: {detail}"
+        )

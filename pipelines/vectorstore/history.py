@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,9 @@ class Publication:
 
 
 def record(lake: TableEngine, publication: Publication) -> None:
-    frame = lake.spark.createDataFrame([asdict(publication)])
+    # the row holds a plain name, whatever the caller passed
+    row = asdict(replace(publication, table=str(publication.table)))
+    frame = lake.spark.createDataFrame([row])
     lake.write(frame, PUBLICATIONS, publication.run_id, mode="append")
 
 

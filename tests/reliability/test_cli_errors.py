@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import commands, stages
+from pipelines.cli import commands
 from pipelines.cli.main import main
 from pipelines.errors import ConfigError, StageError
+from pipelines.orchestration import stages
 from pipelines.orchestration.runner import run_job
-from pipelines.publish.errors import VectorStoreUnavailable
+from pipelines.vectorstore.errors import VectorStoreUnavailable
 
 HINT = "(run with --debug for the traceback)"
 
@@ -154,7 +155,7 @@ def test_job_passes_allow_mass_delete(config, opened, monkeypatch):
     monkeypatch.setattr(stages, "run_stages", lambda ctx, selected: [_Result()])
     for flag in ("false", "true"):
         argv = ["--config", str(config), "--allow-mass-delete", flag]
-        assert run_job("embed-catalog", argv) == 0
+        assert run_job(["--stage", "embed-catalog", *argv]) == 0
     assert [call["allow_mass_delete"] for call in opened] == [False, True]
 
 
@@ -170,7 +171,7 @@ def test_job_failure_is_one_line_and_the_traceback_only_debug_logged(
         raise RuntimeError("boom\nsecond line")
 
     monkeypatch.setattr(stages, "run_stages", failing)
-    assert run_job("embed-catalog", ["--config", str(config)]) == 1
+    assert run_job(["--stage", "embed-catalog", "--config", str(config)]) == 1
     assert capsys.readouterr().err == f"error: RuntimeError: boom {HINT}\n"
     assert not [r for r in caplog.records if r.exc_info and r.levelname != "DEBUG"]
 

@@ -11,10 +11,9 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from pipelines.config import load_settings
 from pipelines.errors import ConfigError
-from pipelines.publish.config import PublishConfig
-from pipelines.publish.errors import PublishError
 from pipelines.runtime.redact import is_secret_name, redact, redact_url
-from pipelines.vectorstore.base import QdrantStore
+from pipelines.vectorstore import QdrantStore, RetryPolicy
+from pipelines.vectorstore.errors import VectorStoreError
 
 KEY = "sk-live-0123456789"
 
@@ -94,7 +93,7 @@ def test_credentials_inside_a_url_value_are_hidden(tmp_path):
 
 def _store(**config) -> QdrantStore:
     url = "https://admin:hunter2@127.0.0.1:1/?api_key=abc"
-    settings = PublishConfig(retry_attempts=2, retry_wait_s=0, retry_max_wait_s=0, **config)
+    settings = RetryPolicy(retry_attempts=2, retry_wait_s=0, retry_max_wait_s=0, **config)
     return QdrantStore(settings, url, KEY, None)
 
 
@@ -134,7 +133,7 @@ class _LeakyClient:
 def test_store_errors_never_carry_the_key(error):
     store = _store()
     store.client = _LeakyClient(error)
-    with pytest.raises(PublishError) as err:
+    with pytest.raises(VectorStoreError) as err:
         store.collections()
     printed = "".join(traceback.format_exception(err.value))
     assert KEY not in printed and "hunter2" not in printed

@@ -11,7 +11,12 @@ from pyspark.sql import functions as F
 from pipelines.embed.errors import MassDeleteError
 from pipelines.io.errors import SourceError
 from pipelines.runtime.reads import current_pairs
-from pipelines.tables import CATALOG_EMBEDDINGS, CATALOG_QUARANTINE, DEDUP_CLUSTERS
+from pipelines.tables import (
+    CATALOG_EMBEDDINGS,
+    CATALOG_QUARANTINE,
+    DEDUP_CLUSTERS,
+    EXPECTED_LIVE_ROWS,
+)
 from pipelines.validate.errors import ValidationFailed
 from pipelines.vectorstore.base import point_id
 
@@ -120,7 +125,15 @@ def test_downstream_stages_read_the_last_validated_version(lake):
     table = lake.ctx.lake.read(CATALOG_EMBEDDINGS)
     zero = F.when(F.col("item_id") == "I0003", F.array_repeat(F.lit(0.0).cast("float"), 384))
     broken = table.withColumn("vector", zero.otherwise(F.col("vector")))
-    lake.ctx.lake.write(broken.localCheckpoint(), CATALOG_EMBEDDINGS, "broken")
+    recorded = lake.ctx.lake.commit_metadata(
+        CATALOG_EMBEDDINGS, lake.ctx.lake.version(CATALOG_EMBEDDINGS)
+    )
+    lake.ctx.lake.write(
+        broken.localCheckpoint(),
+        CATALOG_EMBEDDINGS,
+        "broken",
+        metadata={EXPECTED_LIVE_ROWS: recorded[EXPECTED_LIVE_ROWS]},
+    )
     with pytest.raises(ValidationFailed, match="is_zero"):
         lake.run("validate-catalog")
     [neighbors] = lake.run("neighbors")
@@ -184,3 +197,27 @@ def test_pairs_are_read_from_the_run_that_wrote_the_clusters(lake, monkeypatch):
     assert lake.ctx.lake.history(DEDUP_CLUSTERS)[0].run_id == clusters_run
     runs = {r.run_id for r in current_pairs(lake.ctx.lake).select("run_id").distinct().collect()}
     assert runs == {clusters_run}
+
+
+def test_validation_checks_the_count_embed_recorded(lake):
+    engine = lake.ctx.lake
+    recorded = engine.commit_metadata(CATALOG_EMBEDDINGS, engine.version(CATALOG_EMBEDDINGS))
+    assert int(recorded[EXPECTED_LIVE_ROWS]) == len(_live(lake))
+    lost_one = engine.read(CATALOG_EMBEDDINGS).filter(F.col("item_id") != "I0003")
+    engine.write(
+        lost_one.localCheckpoint(), CATALOG_EMBEDDINGS, "lossy",
+        metadata={EXPECTED_LIVE_ROWS: recorded[EXPECTED_LIVE_ROWS]},
+    )  # fmt: skip
+    with pytest.raises(ValidationFailed, match="ExpectTableRowCountToEqual|row_count"):
+        lake.run("validate-catalog")
+
+
+def test_a_version_without_a_recorded_count_fails_validation_naming_the_fix(lake):
+    engine = lake.ctx.lake
+    engine.write(engine.read(CATALOG_EMBEDDINGS).localCheckpoint(), CATALOG_EMBEDDINGS, "other")
+    with pytest.raises(ValidationFailed, match="records no expected_live_rows.*embed-catalog"):
+        lake.run("validate-catalog")
+    [embed] = lake.run("embed-catalog")  # nothing changed, but it records the count again
+    assert embed.table_version == engine.version(CATALOG_EMBEDDINGS)
+    [check] = lake.run("validate-catalog")
+    assert check.table_version == embed.table_version

@@ -8,9 +8,8 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from pipelines.publish.config import PublishConfig
-from pipelines.publish.errors import PublishDeadlineExceeded, VectorStoreUnavailable
-from pipelines.vectorstore.base import QdrantStore
+from pipelines.vectorstore import QdrantStore, RetryPolicy
+from pipelines.vectorstore.errors import PublishDeadlineExceeded, VectorStoreUnavailable
 
 
 class _FakeClient:
@@ -31,7 +30,7 @@ class _FakeClient:
 
 
 def _store(tmp_path, client: _FakeClient, **retries) -> QdrantStore:
-    store = QdrantStore(PublishConfig(**retries), None, None, tmp_path / "qdrant")
+    store = QdrantStore(RetryPolicy(**retries), None, None, tmp_path / "qdrant")
     store.client.close()
     store.client = client
     return store

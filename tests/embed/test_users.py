@@ -14,7 +14,14 @@ from pyspark.sql import functions as F
 from pipelines.errors import PipelineError
 from pipelines.methods.user_vectors import blend_text, decay_weights, weighted_unit_mean
 from pipelines.publish.errors import NotValidatedError
-from pipelines.tables import COOCCURRENCE, EVENTS, EVENTS_QUARANTINE, USER_EMBEDDINGS, USER_RECS
+from pipelines.tables import (
+    COOCCURRENCE,
+    EVENTS,
+    EVENTS_QUARANTINE,
+    EXPECTED_LIVE_ROWS,
+    USER_EMBEDDINGS,
+    USER_RECS,
+)
 from pipelines.validate.errors import ValidationFailed
 from pipelines.vectorstore.base import point_id
 
@@ -147,7 +154,7 @@ def test_recommendations_skip_seen_items_and_reach_cold_items(lake):
 
 
 def test_duplicates_of_seen_items_count_as_seen(spark):
-    from pipelines.recs.users import seen_items
+    from pipelines.methods.recommend import seen_items
 
     events = spark.createDataFrame([("U1", "A"), ("U2", "C")], "user_id string, item_id string")
     clusters = spark.createDataFrame(
@@ -196,7 +203,15 @@ def test_user_alias_moves_only_on_a_valid_run(lake):
     broken = table.withColumn(
         "vector", F.when(F.col("user_id") == "U1", nan).otherwise(F.col("vector"))
     )
-    lake.ctx.lake.write(broken.localCheckpoint(), USER_EMBEDDINGS, "broken")
+    recorded = lake.ctx.lake.commit_metadata(
+        USER_EMBEDDINGS, lake.ctx.lake.version(USER_EMBEDDINGS)
+    )
+    lake.ctx.lake.write(
+        broken.localCheckpoint(),
+        USER_EMBEDDINGS,
+        "broken",
+        metadata={EXPECTED_LIVE_ROWS: recorded[EXPECTED_LIVE_ROWS]},
+    )
     with pytest.raises(ValidationFailed, match="all_finite"):
         _run(lake, "validate-users")
     with pytest.raises(NotValidatedError, match=f"{USER_EMBEDDINGS}.*failed; nothing is published"):

@@ -9,9 +9,7 @@ import pytest
 
 from pipelines.config import Settings
 from pipelines.lake import LakeConfig, open_lake
-from pipelines.publish import points
-from pipelines.publish.config import PublishConfig
-from pipelines.vectorstore.base import QdrantStore, point_id
+from pipelines.vectorstore import QdrantStore, RetryPolicy, point_id, points
 from pipelines.vectorstore.points import prefetched, records, spark_tables, to_point, upsert_rows
 from pipelines.vectorstore.targets import POINT_COLUMNS, catalog_table, users_table
 
@@ -63,7 +61,7 @@ def test_upsert_rows_sends_every_row_once_however_it_is_chunked(
         "key string, vector array<float>, content_hash string, payload string,"
         " model_id string, run_id string",
     ).repartition(3)
-    store = QdrantStore(PublishConfig(batch_size=2), None, None, tmp_path / "qdrant")
+    store = QdrantStore(RetryPolicy(), None, None, tmp_path / "qdrant")
     store.create_collection("c", 2)
     try:
         tables = spark_tables(rows, 11)
