@@ -16,7 +16,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -55,19 +55,27 @@ class Settings(BaseSettings):
         nested_model_default_partial_update=True,
     )
 
-    lake: LakeConfig = Field(default_factory=LakeConfig)
-    spark: SparkConfig = Field(default_factory=SparkConfig)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
-    events: EventsConfig = Field(default_factory=EventsConfig)
-    qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
-    validate: ValidateConfig = Field(default_factory=ValidateConfig)
-    publish: PublishConfig = Field(default_factory=PublishConfig)
-    neighbors: NeighborsConfig = Field(default_factory=NeighborsConfig)
-    dedup: DedupConfig = Field(default_factory=DedupConfig)
-    recs: RecsConfig = Field(default_factory=RecsConfig)
-    users: UsersConfig = Field(default_factory=UsersConfig)
-    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    lake: LakeConfig
+    spark: SparkConfig
+    model: ModelConfig
+    catalog: CatalogConfig
+    events: EventsConfig
+    qdrant: QdrantConfig
+    validate: ValidateConfig
+    publish: PublishConfig
+    neighbors: NeighborsConfig
+    dedup: DedupConfig
+    recs: RecsConfig
+    users: UsersConfig
+    evaluate: EvaluateConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_default(cls, data: Any) -> Any:
+        """A section left out of the file and the environment takes its defaults."""
+        if isinstance(data, dict):
+            data = {name: {} for name in cls.model_fields} | data
+        return data
 
     @classmethod
     def settings_customise_sources(

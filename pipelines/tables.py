@@ -28,7 +28,6 @@ class Table(str):
     key: tuple[str, ...]  # the columns that identify a row
     columns: tuple[str, ...]  # what a reader may rely on
     producer: str  # the stage that writes it
-    description: str
     vector: bool  # rows carry a `vector` column served from Qdrant
 
     def __new__(
@@ -37,17 +36,14 @@ class Table(str):
         key: tuple[str, ...],
         columns: tuple[str, ...],
         producer: str,
-        description: str,
         vector: bool = False,
     ) -> Table:
         table = super().__new__(cls, name)
-        table.key, table.columns, table.producer = key, columns, producer
-        table.description, table.vector = description, vector
+        table.key, table.columns, table.producer, table.vector = key, columns, producer, vector
         return table
 
     def __reduce__(self):  # copies and pickles keep the contract
-        return (Table, (self.name, self.key, self.columns, self.producer, self.description,
-                        self.vector))  # fmt: skip
+        return (Table, (self.name, self.key, self.columns, self.producer, self.vector))
 
     @property
     def name(self) -> str:
@@ -58,103 +54,41 @@ class Table(str):
         return self.replace("/", "_")
 
 
-CATALOG_EMBEDDINGS = Table(
-    "embeddings/catalog",
-    ("item_id",),
-    ("item_id", "content_hash", "model_id", "vector", "text", "text_length", "payload")
-    + ("embedded_at", "run_id", "is_deleted"),
-    "embed-catalog",
-    "one row per catalog item: its text, vector and payload; deletions are tombstones",
-    vector=True,
-)
-CATALOG_QUARANTINE = Table(
-    "quarantine/catalog",
-    ("run_id", "key"),
-    ("source", "reason", "key", "raw", "run_id", "quarantined_at"),
-    "embed-catalog",
-    "catalog rows that were not embedded, each with its reason",
-)
-EVENTS = Table(
-    "events/clean",
-    ("user_id", "item_id", "event_time"),
-    ("user_id", "item_id", "event_type", "event_time", "text"),
-    "embed-events",
-    "user events that passed the checks",
-)
-EVENTS_QUARANTINE = Table(
-    "quarantine/events",
-    ("run_id", "key"),
-    CATALOG_QUARANTINE.columns,
-    "embed-events",
-    "events that were not taken, each with its reason",
-)
-USER_EMBEDDINGS = Table(
-    "embeddings/users",
-    ("user_id",),
-    ("user_id", "vector", "n_events", "last_event_at", "model_id", "run_id"),
-    "embed-events",
-    "one vector per user: the recency-weighted mean of the items they touched",
-    vector=True,
-)
-NEIGHBORS = Table(
-    "neighbors/catalog",
-    ("item_id", "rank"),
-    ("item_id", "rank", "neighbor_id", "score", "run_id"),
-    "neighbors",
-    "each live item's nearest items by cosine",
-)
-OUTLIERS = Table(
-    "quality/outliers",
-    ("item_id",),
-    ("item_id", "run_id"),
-    "neighbors",
-    "items whose nearest neighbour is unusually far",
-)
-COOCCURRENCE = Table(
-    "cooccurrence/items",
-    ("item_id", "rank"),
-    ("item_id", "rank", "neighbor_id", "score", "run_id"),
-    "cooccurrence",
-    "items that share users' recent histories, by cosine of the user-item matrix",
-)
-DEDUP_PAIRS = Table(
-    "dedup/pairs",
-    ("a", "b"),
-    ("a", "b", "cosine", "field_scores", "match_score", "is_match", "run_id"),
-    "dedup",
-    "scored candidate pairs of near-duplicate items",
-)
-DEDUP_CLUSTERS = Table(
-    "dedup/clusters",
-    ("item_id",),
-    ("item_id", "cluster_id", "is_canonical", "run_id"),
-    "dedup",
-    "near-duplicate clusters, with one canonical item each",
-)
-ITEM_RECS = Table(
-    "recs/item_to_item",
-    ("item_id", "rank"),
-    ("item_id", "rank", "neighbor_id", "score", "run_id"),
-    "recs-items",
-    "item-to-item recommendations, one canonical item per duplicate cluster",
-)
-USER_RECS = Table(
-    "recs/user_to_item",
-    ("user_id", "rank"),
-    ("user_id", "rank", "item_id", "score", "run_id"),
-    "recs-users",
-    "recommendations per user, blending vector similarity and co-occurrence",
-)
-PUBLICATIONS = Table(
-    "publish/history",
-    ("alias", "published_at"),
-    ("alias", "collection", "table", "table_version", "model_id", "run_id", "mode")
-    + ("points", "published_at"),
-    "publish-catalog",
-    "which collection each alias served, from which table version (publish-users too)",
-)
+# name | key | producing stage | vector or - | columns a reader may rely on
+CONTRACTS = """
+embeddings/catalog | item_id | embed-catalog | vector | item_id content_hash model_id vector text
+    text_length payload embedded_at run_id is_deleted
+quarantine/catalog | run_id key | embed-catalog | - | source reason key raw run_id quarantined_at
+events/clean | user_id item_id event_time | embed-events | - | user_id item_id event_type event_time
+    text
+quarantine/events | run_id key | embed-events | - | source reason key raw run_id quarantined_at
+embeddings/users | user_id | embed-events | vector | user_id vector n_events last_event_at model_id
+    run_id
+neighbors/catalog | item_id rank | neighbors | - | item_id rank neighbor_id score
+quality/outliers | item_id | neighbors | - | item_id run_id
+cooccurrence/items | item_id rank | cooccurrence | - | item_id rank neighbor_id score run_id
+dedup/pairs | a b | dedup | - | a b cosine field_scores match_score decision run_id
+dedup/clusters | item_id | dedup | - | item_id cluster_id is_canonical run_id
+recs/item_to_item | item_id rank | recs-items | - | item_id rank rec_id score run_id
+recs/user_to_item | user_id rank | recs-users | - | user_id rank item_id score run_id
+publish/history | alias published_at | publish-catalog | - | alias collection table table_version
+    model_id run_id mode points published_at
+"""
 
-TABLES: tuple[Table, ...] = (
+
+def _declared(text: str) -> tuple[Table, ...]:
+    entries = text.strip().replace("\n    ", " ").splitlines()
+    declared = []
+    for entry in entries:
+        name, key, producer, vector, columns = (part.strip() for part in entry.split("|"))
+        declared.append(
+            Table(name, tuple(key.split()), tuple(columns.split()), producer, vector == "vector")
+        )
+    return tuple(declared)
+
+
+TABLES = _declared(CONTRACTS)
+(
     CATALOG_EMBEDDINGS,
     CATALOG_QUARANTINE,
     EVENTS,
@@ -168,7 +102,7 @@ TABLES: tuple[Table, ...] = (
     ITEM_RECS,
     USER_RECS,
     PUBLICATIONS,
-)
+) = TABLES
 BY_NAME = {table.name: table for table in TABLES}
 
 

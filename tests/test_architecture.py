@@ -151,3 +151,45 @@ def test_no_table_name_is_written_as_a_literal_outside_the_contracts():
                 if isinstance(node, ast.Constant) and node.value in names:
                     found.append(f"{path.name}:{node.lineno} {node.value!r}")
     assert found == []
+
+
+def test_architecture_md_lists_every_table_with_its_producer():
+    text = (PACKAGE.parent / "ARCHITECTURE.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells[1]
+    assert rows == {table.name: table.producer for table in tables.TABLES}
+
+
+def test_each_table_constant_names_its_table():
+    named = {
+        "CATALOG_EMBEDDINGS": "embeddings/catalog",
+        "CATALOG_QUARANTINE": "quarantine/catalog",
+        "EVENTS": "events/clean",
+        "EVENTS_QUARANTINE": "quarantine/events",
+        "USER_EMBEDDINGS": "embeddings/users",
+        "NEIGHBORS": "neighbors/catalog",
+        "OUTLIERS": "quality/outliers",
+        "COOCCURRENCE": "cooccurrence/items",
+        "DEDUP_PAIRS": "dedup/pairs",
+        "DEDUP_CLUSTERS": "dedup/clusters",
+        "ITEM_RECS": "recs/item_to_item",
+        "USER_RECS": "recs/user_to_item",
+        "PUBLICATIONS": "publish/history",
+    }
+    assert {constant: getattr(tables, constant).name for constant in named} == named
+    assert tables.CATALOG_EMBEDDINGS.vector and tables.USER_EMBEDDINGS.vector
+    assert [t.name for t in tables.TABLES if t.vector] == ["embeddings/catalog", "embeddings/users"]
+
+
+def test_require_names_the_stage_to_run(tmp_path):
+    class Lake:
+        root = tmp_path
+
+        def exists(self, table):
+            return False
+
+    with pytest.raises(tables.MissingTableError, match=r"run the neighbors stage first"):
+        tables.require(Lake(), tables.NEIGHBORS, "dedup")

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import make_catalog, write_settings
+from helpers.data import make_catalog, write_settings
 
 from pipelines.cli.main import main
 

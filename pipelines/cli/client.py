@@ -19,7 +19,7 @@ from typing import Any
 
 from pipelines.config import Settings, load_settings
 from pipelines.encoder import BackendSpec, get_backend
-from pipelines.encoder.base import batch_size_for
+from pipelines.encoder.auto import spec_for
 from pipelines.encoder.text import normalize_text
 from pipelines.errors import ConfigError, PipelineError
 from pipelines.tables import ITEM_RECS, USER_RECS
@@ -75,15 +75,7 @@ class CatalogClient:
         name, _, backend = model_id.partition("@")
         device = "cuda" if backend.endswith("-cuda") else "cpu"
         backend, threads = backend.removesuffix("-cuda"), os.cpu_count() or 1
-        spec = BackendSpec(
-            backend=backend,
-            model_path=model.name_or_path,
-            max_seq_length=model.max_seq_length,
-            batch_size=batch_size_for(model.batch_size, backend, device, threads),
-            device=device,
-            threads=threads,
-            cache_dir=str(self.settings.lake.root / "_models"),
-        )
+        spec = spec_for(model, backend, device, threads, self.settings.lake.root / "_models")
         if spec.model_name != name:
             raise ConfigError(
                 f"{collection} was built with model {name!r} but [model] name_or_path is"

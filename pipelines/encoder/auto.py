@@ -145,13 +145,11 @@ def _read_choice(cache_file: Path) -> dict | None:
     return choice if choice.get("chosen") in CONCRETE_BACKENDS else None
 
 
-def resolve_backend(
-    model: ModelConfig, cache_dir: Path, threads: int, measure: Measure | None = None
+def spec_for(
+    model: ModelConfig, backend: str, device: str, threads: int, cache_dir: Path
 ) -> BackendSpec:
-    """A concrete ``BackendSpec`` for the configured model section; ``measure`` for tests."""
-    device = resolve_device(model.device)
-    backend = "torch" if model.backend == "auto" else model.backend  # fp32: the reference
-    base = BackendSpec(
+    """The spec of a concrete ``backend`` on ``device`` for the configured model section."""
+    return BackendSpec(
         backend=backend,
         model_path=model.name_or_path,
         max_seq_length=model.max_seq_length,
@@ -160,6 +158,15 @@ def resolve_backend(
         threads=threads,
         cache_dir=str(cache_dir),
     )
+
+
+def resolve_backend(
+    model: ModelConfig, cache_dir: Path, threads: int, measure: Measure | None = None
+) -> BackendSpec:
+    """A concrete ``BackendSpec`` for the configured model section; ``measure`` for tests."""
+    device = resolve_device(model.device)
+    backend = "torch" if model.backend == "auto" else model.backend  # fp32: the reference
+    base = spec_for(model, backend, device, threads, cache_dir)
     if model.backend != "auto":
         return base
     cache_file = _choice_file(base, model, cache_dir)

@@ -14,25 +14,11 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    ArrayType,
-    FloatType,
-    IntegerType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
 
 from pipelines.methods.config import UsersConfig
 
-USER_SCHEMA = StructType(
-    [
-        StructField("user_id", StringType(), False),
-        StructField("vector", ArrayType(FloatType())),
-        StructField("n_events", IntegerType(), False),
-        StructField("last_event_at", TimestampType()),
-    ]
+USER_SCHEMA = (
+    "user_id string not null, vector array<float>, n_events int not null, last_event_at timestamp"
 )
 SECONDS_PER_DAY = 86_400.0
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -71,22 +72,27 @@ def point_tables(
     return spark_tables(points, rows) if tables is None else tables
 
 
-def full_publish(
-    ctx: RunContext,
-    target: VectorTable,
-    version: int,
-    points: DataFrame,
-    model_id: str,
-    rows: int,
-) -> str:
+@dataclass(frozen=True)
+class Snapshot:
+    """The table version being published: its live points, their model and count."""
+
+    target: VectorTable
+    version: int
+    points: DataFrame
+    model_id: str
+    rows: int
+
+
+def full_publish(ctx: RunContext, snap: Snapshot) -> str:
+    target, points, rows = snap.target, snap.points, snap.rows
     store = ctx.store
-    name = collection_name(target.collection_prefix, model_id, ctx.run_id)
+    name = collection_name(target.collection_prefix, snap.model_id, ctx.run_id)
     if name in store.collections():  # a re-run of a run that failed half-way
         store.drop_collection(name)
     dimension = len(points.select("vector").first().vector) if rows else 1
     store.create_collection(name, dimension)
     try:
-        tables = point_tables(ctx.lake, target, version, points, rows)
+        tables = point_tables(ctx.lake, target, snap.version, points, rows)
         upsert_rows(store, name, tables, target.key, ctx.settings.publish.batch_size, rows)
         count = store.count(name)
         if count != rows:
@@ -125,8 +131,9 @@ def publish(ctx: RunContext, target: VectorTable) -> StageResult:
     try:
         rows = points.count()
         model_id = _model_id(target, points)
+        snap = Snapshot(target, version, points, model_id, rows)
         with ctx.store.deadline(ctx.settings.publish.deadline_s):
-            published = _publish_points(ctx, target, version, points, model_id, rows)
+            published = _publish_points(ctx, snap)
         mode, collection, details = published
     finally:
         points.unpersist()
@@ -153,34 +160,21 @@ def publish(ctx: RunContext, target: VectorTable) -> StageResult:
     )
 
 
-def _publish_points(
-    ctx: RunContext,
-    target: VectorTable,
-    version: int,
-    points: DataFrame,
-    model_id: str,
-    rows: int,
-) -> tuple[str, str, dict]:
+def _publish_points(ctx: RunContext, snap: Snapshot) -> tuple[str, str, dict]:
+    target = snap.target
     served = ctx.store.alias_target(target.alias)
     history = publications(ctx.lake, target.alias)
-    same_model = bool(history) and history[-1].model_id == model_id
+    same_model = bool(history) and history[-1].model_id == snap.model_id
     if served is None or not same_model or ctx.full_refresh:
-        collection = full_publish(ctx, target, version, points, model_id, rows)
+        collection = full_publish(ctx, snap)
         return "full", collection, {"dropped": prune(ctx, target, collection)}
-    return _incremental(ctx, target, version, points, served, model_id, rows)
+    return _incremental(ctx, snap, served)
 
 
-def _incremental(
-    ctx: RunContext,
-    target: VectorTable,
-    version: int,
-    points: DataFrame,
-    served: str,
-    model_id: str,
-    rows: int,
-) -> tuple[str, str, dict]:
+def _incremental(ctx: RunContext, snap: Snapshot, served: str) -> tuple[str, str, dict]:
     """Apply the table's changes since the served collection: in place when there are at
     most ``inplace_max_points`` of them, else staged in a new collection."""
+    target, points = snap.target, snap.points
     diff = compare(points, ctx.store, served)
     changes = diff.summary()
     if diff.clean:
@@ -189,7 +183,7 @@ def _incremental(
     if sum(changes.values()) <= cfg.inplace_max_points:
         repair(points, ctx.store, served, diff, target.key, cfg.batch_size)
         return "incremental", served, {"changes": changes}
-    collection = full_publish(ctx, target, version, points, model_id, rows)
+    collection = full_publish(ctx, snap)
     return "staged", collection, {"changes": changes, "dropped": prune(ctx, target, collection)}
 
 

@@ -27,9 +27,5 @@ def item_recs(ctx: RunContext) -> StageResult:
         clusters = ctx.spark.createDataFrame([], CLUSTER_SCHEMA)
     recs = top_n(without_duplicates(graph, clusters), ctx.settings.recs.items_top_n)
     version, rows = ctx.write_stamped(recs, ITEM_RECS)
-    return StageResult(
-        stage="recs-items",
-        rows_read=rows,
-        table_version=version,
-        details={"top_n": ctx.settings.recs.items_top_n},
-    )
+    details = {"top_n": ctx.settings.recs.items_top_n}
+    return StageResult("recs-items", rows_read=rows, table_version=version, details=details)

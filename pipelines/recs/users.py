@@ -52,9 +52,5 @@ def user_recs(ctx: RunContext) -> StageResult:
             ctx.settings.recs, staging, threads=task_threads(ctx.spark),
         )  # fmt: skip
         version, rows = ctx.write_stamped(recs, USER_RECS)
-    return StageResult(
-        stage="recs-users",
-        rows_read=rows,
-        table_version=version,
-        details={"cooccurrence_weight": ctx.settings.recs.cooccurrence_weight},
-    )
+    details = {"cooccurrence_weight": ctx.settings.recs.cooccurrence_weight}
+    return StageResult("recs-users", rows_read=rows, table_version=version, details=details)

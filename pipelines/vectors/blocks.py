@@ -54,8 +54,8 @@ def _self_mask(scores: np.ndarray, query_ids: np.ndarray, key_ids: np.ndarray) -
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(values, columns) of each row's k largest, best first (torch's top-k: several
-    times faster here than numpy's argpartition on wide blocks)."""
+    """(values, columns) of each row's k largest, best first (torch's top-k: faster than
+    numpy's argpartition on wide blocks)."""
     import torch
 
     values, columns = torch.topk(torch.from_numpy(scores), k, dim=1, sorted=True)

@@ -97,31 +97,29 @@ def _user_points(live: DataFrame) -> DataFrame:
 def catalog_table(settings: Settings) -> VectorTable:
     from pipelines.tables import CATALOG_EMBEDDINGS
 
-    cfg = settings.publish
-    return VectorTable(
-        name="catalog",
-        table=CATALOG_EMBEDDINGS,
-        key="item_id",
-        alias=cfg.alias,
-        collection_prefix=cfg.collection_prefix,
-        distinct_vectors=True,
-        _live=lambda rows: rows.filter(~F.col("is_deleted")),
-        _points=_catalog_points,
-        _arrow_points=_catalog_arrow_points,
-    )
+    live = lambda rows: rows.filter(~F.col("is_deleted"))  # noqa: E731
+    extra = {"_arrow_points": _catalog_arrow_points}
+    return _served(settings, CATALOG_EMBEDDINGS, "catalog", "", True, live, _catalog_points, extra)
 
 
 def users_table(settings: Settings) -> VectorTable:
     from pipelines.tables import USER_EMBEDDINGS
 
+    return _served(settings, USER_EMBEDDINGS, "users", "users_", False, lambda r: r, _user_points)
+
+
+def _served(settings, table, name, prefix, distinct, live, points, extra=None) -> VectorTable:
+    """``table`` behind the alias and collection prefix ``[publish] <prefix>alias`` and
+    ``<prefix>collection_prefix`` name."""
     cfg = settings.publish
     return VectorTable(
-        name="users",
-        table=USER_EMBEDDINGS,
-        key="user_id",
-        alias=cfg.users_alias,
-        collection_prefix=cfg.users_collection_prefix,
-        distinct_vectors=False,
-        _live=lambda rows: rows,
-        _points=_user_points,
+        name=name,
+        table=table,
+        key=table.key[0],
+        alias=getattr(cfg, f"{prefix}alias"),
+        collection_prefix=getattr(cfg, f"{prefix}collection_prefix"),
+        distinct_vectors=distinct,
+        _live=live,
+        _points=points,
+        **(extra or {}),
     )

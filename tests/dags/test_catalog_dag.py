@@ -1,12 +1,15 @@
-"""catalog_embeddings through Airflow's dag.test(): spark-submit jobs, tables and alias."""
+"""The DAGs through Airflow's dag.test(): with real spark-submit jobs, the tables and alias they
+leave; with a fake spark-submit, what each task submits and how a failure ends the run."""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import pytest
 from airflow_env import REPO, airflow_env, dag_test, migrate
-from conftest import write_settings
 from fake_spark import fake_spark_submit, spark_calls
+from helpers.data import write_settings
 
 from pipelines.cli.demo import SAMPLE_TEMPLATE
 from pipelines.datasets.sample import generate_sample
@@ -102,3 +105,45 @@ def test_a_terminal_failure_fails_the_run_at_once_and_maintenance_still_runs(tmp
     assert [call["job"] for call in calls] == ["embed_catalog", "maintain"], "exit 2 was retried"
     embed = calls[0]["argv"]
     assert embed[embed.index("--allow-mass-delete") + 1] == "True"
+
+
+def test_each_task_submits_its_stage_with_the_runs_arguments(tmp_path):
+    key = "qdrant-key-from-the-connection"
+    env = airflow_env(
+        tmp_path / "airflow",
+        REPO / "pipelines.example.toml",
+        AIRFLOW_CONN_QDRANT_DEFAULT=json.dumps({"conn_type": "generic", "password": key}),
+    )
+    env.update(fake_spark_submit(tmp_path))
+    migrate(env)
+    result = dag_test(env, "catalog_embeddings", conf={"full_refresh": True})
+    assert result == {"state": "success", "tasks": dict.fromkeys(TASKS, "success")}
+    calls = spark_calls(env)
+    assert [call["job"] for call in calls] == TASKS, "one submit per task, in the DAG's order"
+    [run_id] = {call["argv"][call["argv"].index("--run-id") + 1] for call in calls}
+    assert run_id.startswith("manual__")
+    for call in calls:
+        assert call["application"] == str(REPO / "jobs" / "run_stage.py")
+    by_job = {call["job"]: call for call in calls}
+    publish = by_job["publish_catalog"]["argv"]
+    assert publish[publish.index("--full-refresh") + 1] == "True"
+    # the key is rendered from the connection into the environment of the Qdrant tasks only
+    for job in TASKS:
+        expected = key if job in ("publish_catalog", "reconcile_catalog") else None
+        assert by_job[job]["env"].get("PIPELINES__QDRANT__API_KEY") == expected, job
+        assert not any(key in arg for arg in by_job[job]["argv"]), job
+
+
+def test_a_manual_user_events_run_takes_every_event(tmp_path):
+    env = airflow_env(tmp_path / "airflow", REPO / "pipelines.example.toml")
+    env.update(fake_spark_submit(tmp_path))
+    migrate(env)
+    result = dag_test(env, "user_events")
+    assert result["state"] == "success" and set(result["tasks"].values()) == {"success"}
+    calls = {call["job"]: call["argv"] for call in spark_calls(env)}
+    assert sorted(calls) == sorted(result["tasks"])
+    events = calls["embed_events"]
+    assert events[events.index("--stage") + 1] == "embed-events"
+    # no data interval on a manual trigger: empty bounds, which the job reads as "all events"
+    assert events[events.index("--interval-start") + 1] == ""
+    assert events[events.index("--interval-end") + 1] == ""

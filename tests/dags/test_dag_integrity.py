@@ -1,15 +1,21 @@
-"""Every DAG imports cleanly, fast, without heavy imports, and follows the house rules."""
+"""The DAGs as Airflow loads them: they import cleanly, fast and without heavy modules, and
+their tasks, order, retries, arguments, assets and rendered templates are what the pipeline
+needs. Each DagBag is built in a fresh interpreter with its own AIRFLOW_HOME."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import tomllib
 
 import pytest
 from airflow_env import REPO, airflow_env
 
+from pipelines import tables
+
 HEAVY = ("pyspark", "torch", "sentence_transformers", "transformers", "great_expectations")
+CONFIG = REPO / "pipelines.example.toml"
 
 INSPECT = """
 import importlib.util, json, sys, time
@@ -33,22 +39,45 @@ def _interval_seconds(dag):
     except Exception:
         return None
     return (found.end - found.start).total_seconds()
+def _assets(assets):
+    return sorted([a.name, a.uri] for a in assets)
+def _task(t):
+    return {
+        "type": type(t).__name__, "owner": t.owner, "retries": t.retries,
+        "backoff": t.retry_exponential_backoff, "downstream": sorted(t.downstream_task_ids),
+        "outlets": _assets(t.outlets), "teardown": t.is_teardown,
+        "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
+        "application": getattr(t, "application", None),
+        "args": getattr(t, "application_args", None), "name": getattr(t, "name", None),
+    }
 bag = DagBag(dag_folder=sys.argv[1])
 report["import_errors"] = {k: str(v) for k, v in bag.import_errors.items()}
 for dag_id, dag in bag.dags.items():
+    assets = getattr(getattr(dag.timetable, "asset_condition", None), "objects", None)
     report["dags"][dag_id] = {
-        "tags": sorted(dag.tags), "doc_md": bool(dag.doc_md), "schedule": str(dag.schedule),
+        "tags": sorted(dag.tags), "doc_md": bool(dag.doc_md),
         "interval_s": _interval_seconds(dag),
-        "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries,
-                              "backoff": t.retry_exponential_backoff} for t in dag.tasks},
+        "schedule_assets": _assets(assets) if assets is not None else None,
+        "tasks": {t.task_id: _task(t) for t in dag.tasks},
     }
-print("REPORT " + json.dumps(report))
+# the evaluation gate, called as a worker would: off in the example settings, then on
+import os
+gate = bag.dags["recs_and_dedup"].get_task("evaluation_configured")
+before = set(sys.modules)
+decisions = [gate.python_callable(*gate.op_args)]
+os.environ["PIPELINES__EVALUATE__RECS_ITEMS"] = "true"
+decisions.append(gate.python_callable(*gate.op_args))
+report["gate"] = {
+    "decisions": decisions,
+    "heavy": sorted(m for m in set(sys.modules) - before if m.split(".")[0] in sys.argv[2:]),
+}
+print("REPORT " + json.dumps(report, default=str))
 """
 
 
 def _inspect(tmp_path_factory, script: str, marker: str) -> dict:
     """Run ``script`` over the DAG folder in a fresh interpreter; its ``marker`` JSON line."""
-    env = airflow_env(tmp_path_factory.mktemp("airflow"), REPO / "pipelines.example.toml")
+    env = airflow_env(tmp_path_factory.mktemp("airflow"), CONFIG)
     result = subprocess.run(
         [sys.executable, "-c", script, str(REPO / "dags"), *HEAVY],
         env=env, capture_output=True, text=True, timeout=300,
@@ -63,12 +92,26 @@ def report(tmp_path_factory):
     return _inspect(tmp_path_factory, INSPECT, "REPORT")
 
 
+def _tasks(report, dag_id: str) -> dict:
+    return report["dags"][dag_id]["tasks"]
+
+
+def _spark_tasks(report):
+    for dag_id, dag in report["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            if task["type"] == "SparkJobOperator":
+                yield dag_id, task_id, task
+
+
 def test_no_import_errors(report):
     assert report["import_errors"] == {}
-    assert "catalog_embeddings" in report["dags"]
+    assert sorted(report["dags"]) == ["catalog_embeddings", "recs_and_dedup", "user_events"]
 
 
 def test_dag_files_import_fast_without_heavy_modules(report):
+    assert sorted(report["files"]) == [
+        "catalog_embeddings.py", "recs_and_dedup.py", "user_events.py",
+    ]  # fmt: skip
     for name, file in report["files"].items():
         assert file["heavy"] == [], f"{name} imports {file['heavy']} at parse time"
         # Airflow's own limit (dagbag_import_timeout, 30 s); the first file also pays for
@@ -85,108 +128,121 @@ def test_every_dag_has_tags_docs_owner_and_retries(report):
                 assert task["retries"] == 0, "a failed validation must not be retried"
             else:
                 assert task["retries"] >= 1 and task["backoff"], (dag_id, task_id)
+    validations = [t for d in report["dags"].values() for t in d["tasks"] if "validate" in t]
+    assert sorted(validations) == ["validate_catalog", "validate_users"]
 
 
-RECS_GRAPH = """
-import json, os, sys
-from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1])
-dag = bag.dags["recs_and_dedup"]
-gate = dag.get_task("evaluation_configured")
-before = set(sys.modules)
-decisions = [gate.python_callable(*gate.op_args)]
-os.environ["PIPELINES__EVALUATE__RECS_ITEMS"] = "true"
-decisions.append(gate.python_callable(*gate.op_args))
-def outlets(dag):
-    return {t.task_id: sorted([a.name, a.uri] for a in t.outlets) for t in dag.tasks}
-report = {
-    "downstream": {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},
-    "operators": {t.task_id: type(t).__name__ for t in dag.tasks},
-    "outlets": {t.task_id: sorted(a.uri for a in t.outlets) for t in dag.tasks},
-    "schedule": sorted([a.name, a.uri] for a in dag.timetable.asset_condition.objects),
-    "catalog_outlets": outlets(bag.dags["catalog_embeddings"]),
-    "user_outlets": outlets(bag.dags["user_events"]),
-    "gate_decisions": decisions,
-    "gate_heavy": sorted(m for m in set(sys.modules) - before if m.split(".")[0] in sys.argv[2:]),
-}
-print("GRAPH " + json.dumps(report, default=str))
-"""
-RECS_TASKS = ["neighbors", "dedup", "recs_items", "evaluation_configured", "evaluate"]
-USER_TASKS = [
-    "embed_events", "validate_users", "publish_users", "reconcile_users", "cooccurrence",
-    "recs_users",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def recs_graph(tmp_path_factory):
-    return _inspect(tmp_path_factory, RECS_GRAPH, "GRAPH")
-
-
-def test_recs_and_dedup_imports_clean_and_light(report):
-    assert "recs_and_dedup" in report["dags"]
-    file = report["files"]["recs_and_dedup.py"]
-    assert file["heavy"] == [], file
-    dag = report["dags"]["recs_and_dedup"]
-    assert dag["tags"] and dag["doc_md"]
-    assert sorted(dag["tasks"]) == sorted(RECS_TASKS)
-
-
-def test_recs_and_dedup_task_graph(recs_graph):
-    assert recs_graph["downstream"] == {
+def test_task_order(report):
+    downstream = {
+        dag_id: {task_id: task["downstream"] for task_id, task in dag["tasks"].items()}
+        for dag_id, dag in report["dags"].items()
+    }
+    assert downstream["catalog_embeddings"] == {
+        "embed_catalog": ["validate_catalog"],
+        "validate_catalog": ["publish_catalog"],
+        "publish_catalog": ["reconcile_catalog"],
+        "reconcile_catalog": ["maintain"],
+        "maintain": [],
+    }
+    assert downstream["recs_and_dedup"] == {
         "neighbors": ["dedup"],
         "dedup": ["recs_items"],
         "recs_items": ["evaluation_configured"],
         "evaluation_configured": ["evaluate"],
         "evaluate": [],
     }
-    operators = recs_graph["operators"]
-    assert operators.pop("evaluation_configured") == "ShortCircuitOperator"
-    assert set(operators.values()) == {"SparkJobOperator"}
+    # nothing downstream reads a users table that failed validation
+    assert downstream["user_events"] == {
+        "embed_events": ["validate_users"],
+        "validate_users": ["cooccurrence", "publish_users"],
+        "publish_users": ["reconcile_users"],
+        "reconcile_users": [],
+        "cooccurrence": ["recs_users"],
+        "recs_users": [],
+    }
+    gate = _tasks(report, "recs_and_dedup")["evaluation_configured"]
+    assert gate["type"] == "ShortCircuitOperator"
 
 
-def test_recs_and_dedup_runs_on_the_validated_catalog_only(recs_graph):
-    catalog = recs_graph["catalog_outlets"]
-    [table] = catalog["embed_catalog"]  # still produced: lineage of every new version
-    assert table[0] == "embeddings_catalog" and table[1].endswith("/embeddings/catalog")
-    [validated] = catalog["validate_catalog"]
-    assert validated[0] == "embeddings_catalog_validated"
-    assert validated[1] != table[1], "Airflow would take both for one asset"
-    assert recs_graph["schedule"] == [validated], "a version that failed validation is not read"
+def test_every_spark_task_runs_its_stage_through_run_stage(report):
+    from pipelines.orchestration.stages import STAGE_NAMES
+
+    run_stage = REPO / "jobs" / "run_stage.py"
+    assert run_stage.is_file()
+    found = list(_spark_tasks(report))
+    assert len(found) == 5 + 4 + 6  # every task but the evaluation gate
+    for dag_id, task_id, task in found:
+        args = task["args"]
+        assert task["application"] == str(run_stage), (dag_id, task_id)
+        assert args[0] == "--stage", (dag_id, task_id, args)
+        stage = args[1]
+        assert stage in STAGE_NAMES, f"{dag_id}.{task_id}: run_stage.py has no stage {stage}"
+        assert task_id == stage.replace("-", "_") and task["name"] == f"pipelines-{stage}"
+        assert args[args.index("--config") + 1] == str(CONFIG), (dag_id, task_id)
+        assert args[args.index("--run-id") + 1] == "{{ run_id }}", (dag_id, task_id)
 
 
-def test_validate_users_produces_the_validated_users_asset(recs_graph):
-    users = recs_graph["user_outlets"]
-    assert [name for name, _ in users["embed_events"]] == ["embeddings_users", "events_clean"]
-    [[name, uri]] = users["validate_users"]
-    assert name == "embeddings_users_validated"
-    assert uri not in {uri for _, uri in users["embed_events"]}
+def test_without_pipelines_config_tasks_read_the_repos_pipelines_toml(monkeypatch):
+    from pipelines.orchestration import dags
+
+    monkeypatch.delenv("PIPELINES_CONFIG", raising=False)
+    assert dags.config_path() == str(REPO / "pipelines.toml")
 
 
-def test_recs_and_dedup_declares_its_tables(recs_graph):
-    outlets = recs_graph["outlets"]
-    for task_id, table in [
-        ("neighbors", "neighbors/catalog"),
-        ("dedup", "dedup/clusters"),
-        ("recs_items", "recs/item_to_item"),
-    ]:
-        [uri] = outlets[task_id]
-        assert uri.startswith("file://") and uri.endswith(f"/{table}"), (task_id, uri)
-    assert outlets["evaluation_configured"] == outlets["evaluate"] == []
+def _asset(table: tables.Table, validated: bool = False) -> list[str]:
+    """[name, uri] of a table's Asset under the example settings' lake root."""
+    root = tomllib.loads(CONFIG.read_text())["lake"]["root"]
+    uri = (CONFIG.parent / root / table.name).as_uri()
+    if validated:
+        return [f"{table.asset_name}_validated", f"{uri}?validated=true"]
+    return [table.asset_name, uri]
 
 
-def test_recs_and_dedup_evaluates_only_when_an_evaluation_set_is_configured(recs_graph):
+def test_outlets_and_schedules_name_the_tables_contracts(report):
+    outlets = {
+        dag_id: {task_id: task["outlets"] for task_id, task in dag["tasks"].items()}
+        for dag_id, dag in report["dags"].items()
+    }
+    catalog_validated = _asset(tables.CATALOG_EMBEDDINGS, validated=True)
+    assert outlets["catalog_embeddings"] == {
+        "embed_catalog": [_asset(tables.CATALOG_EMBEDDINGS)],  # lineage of every version
+        "validate_catalog": [catalog_validated],
+        "publish_catalog": [],
+        "reconcile_catalog": [],
+        "maintain": [],
+    }
+    assert outlets["user_events"] == {
+        "embed_events": sorted([_asset(tables.USER_EMBEDDINGS), _asset(tables.EVENTS)]),
+        "validate_users": [_asset(tables.USER_EMBEDDINGS, validated=True)],
+        "publish_users": [],
+        "reconcile_users": [],
+        "cooccurrence": [_asset(tables.COOCCURRENCE)],
+        "recs_users": [_asset(tables.USER_RECS)],
+    }
+    assert outlets["recs_and_dedup"] == {
+        "neighbors": [_asset(tables.NEIGHBORS)],
+        "dedup": [_asset(tables.DEDUP_CLUSTERS)],
+        "recs_items": [_asset(tables.ITEM_RECS)],
+        "evaluation_configured": [],
+        "evaluate": [],
+    }
+    # a version that failed validation is not read downstream: the schedule is the validated
+    # asset, whose URI Airflow must not fold into the table's own
+    assert report["dags"]["recs_and_dedup"]["schedule_assets"] == [catalog_validated]
+    assert catalog_validated[1] != _asset(tables.CATALOG_EMBEDDINGS)[1]
+    assert report["dags"]["catalog_embeddings"]["schedule_assets"] is None
+
+
+def test_recs_and_dedup_evaluates_only_when_an_evaluation_set_is_configured(report):
     # the example settings configure no evaluation; the environment override turns it on
-    assert recs_graph["gate_decisions"] == [False, True]
-    assert recs_graph["gate_heavy"] == [], "the gate runs in an Airflow worker: keep it light"
+    assert report["gate"]["decisions"] == [False, True]
+    assert report["gate"]["heavy"] == [], "the gate runs in an Airflow worker: keep it light"
 
 
-def test_user_events_is_hourly_and_passes_the_data_interval(report):
-    dag = report["dags"]["user_events"]
-    assert report["files"]["user_events.py"]["heavy"] == []
-    assert dag["interval_s"] == 3600, "each scheduled run must cover one hour of events"
-    assert sorted(dag["tasks"]) == sorted(USER_TASKS)
-    assert dag["tasks"]["validate_users"]["retries"] == 0, "a failed check does not pass on retry"
+def test_user_events_is_hourly(report):
+    assert report["dags"]["user_events"]["interval_s"] == 3600, (
+        "each scheduled run must cover one hour of events"
+    )
 
 
 RENDER = """
@@ -210,6 +266,8 @@ maintain = catalog.task_dict.get("maintain")
 report = {
     "embed": {"default": args("catalog_embeddings", "embed_catalog"),
               "allowed": args("catalog_embeddings", "embed_catalog", allow_mass_delete=True)},
+    "publish": {"default": args("catalog_embeddings", "publish_catalog"),
+                "full": args("catalog_embeddings", "publish_catalog", full_refresh=True)},
     "events": {"scheduled": args("user_events", "embed_events"),
                "manual": args("user_events", "embed_events", "manual")},
     "params": params,
@@ -217,7 +275,7 @@ report = {
         "upstream": sorted(maintain.upstream_task_ids),
         "downstream": sorted(maintain.downstream_task_ids),
         "trigger_rule": maintain.trigger_rule.value, "teardown": maintain.is_teardown,
-        "application": maintain.application},
+        "args": args("catalog_embeddings", "maintain")},
 }
 print("RENDER " + json.dumps(report, default=str))
 """
@@ -234,6 +292,7 @@ def _value(args: list[str], flag: str) -> str:
 
 def test_user_events_passes_a_scheduled_runs_interval_and_none_for_a_manual_one(rendered):
     scheduled, manual = rendered["events"]["scheduled"], rendered["events"]["manual"]
+    assert scheduled[:2] == ["--stage", "embed-events"] and _value(scheduled, "--run-id") == "r1"
     assert _value(scheduled, "--interval-start") == "2026-03-01T05:00:00+00:00"
     assert _value(scheduled, "--interval-end") == "2026-03-01T06:00:00+00:00"
     # a manual trigger has no interval: the job takes every event
@@ -248,6 +307,13 @@ def test_a_mass_delete_needs_the_allow_mass_delete_param(rendered):
     assert _value(rendered["embed"]["allowed"], "--allow-mass-delete") == "True"
 
 
+def test_a_full_refresh_is_asked_for_by_the_full_refresh_param(rendered):
+    assert rendered["params"]["full_refresh"]["value"] is False
+    assert _value(rendered["publish"]["default"], "--full-refresh") == "False"
+    assert _value(rendered["publish"]["full"], "--full-refresh") == "True"
+    assert "--full-refresh" not in rendered["embed"]["default"]
+
+
 def test_maintenance_runs_last_and_after_failures_too(rendered):
     maintain = rendered["maintain"]
     assert maintain, "catalog_embeddings has no maintain task"
@@ -255,8 +321,7 @@ def test_maintenance_runs_last_and_after_failures_too(rendered):
     # a teardown: runs once upstream is done, whatever its state, and leaves the run's state
     # to the tasks before it
     assert maintain["teardown"] and maintain["trigger_rule"] == "all_done_setup_success"
-    assert maintain["application"] == str(REPO / "jobs/maintain.py")
-    assert (REPO / "jobs/maintain.py").is_file()
+    assert maintain["args"] == ["--stage", "maintain", "--config", str(CONFIG), "--run-id", "r1"]
 
 
 def test_interval_arguments_are_checked():
@@ -268,6 +333,6 @@ def test_interval_arguments_are_checked():
     start, end = parse_interval("2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00")
     assert (start, end) == (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 1, tzinfo=UTC))
     assert parse_interval(None, None) is None and parse_interval("", "") is None
-    for bad in (("2026-01-01T00:00:00", None), ("2026-01-02", "2026-01-01"), ("soon", "later")):
+    for bad in (("2026-01-02", "2026-01-01"), ("soon", "later"), ("2026-01-01T00:00:00", None)):
         with pytest.raises(ConfigError):
             parse_interval(*bad)

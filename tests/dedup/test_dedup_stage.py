@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import make_catalog
-from pipeline_lake import PipelineLake
+from helpers.data import make_catalog
+from helpers.pipeline_lake import PipelineLake
 from pyspark.sql import functions as F
 
 from pipelines.cli.demo import SAMPLE_TEMPLATE

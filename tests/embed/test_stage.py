@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_catalog, write_settings
+from helpers.data import make_catalog, write_settings
 
 from pipelines.config import load_settings
 from pipelines.embed.catalog import embed_catalog

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_catalog
-from pipeline_lake import PipelineLake
+from helpers.data import make_catalog
+from helpers.pipeline_lake import PipelineLake
 from pyspark.sql import functions as F
 
 from pipelines.errors import PipelineError
@@ -19,6 +19,7 @@ from pipelines.tables import (
     EVENTS,
     EVENTS_QUARANTINE,
     EXPECTED_LIVE_ROWS,
+    TABLES,
     USER_EMBEDDINGS,
     USER_RECS,
 )
@@ -151,6 +152,18 @@ def test_recommendations_skip_seen_items_and_reach_cold_items(lake):
     cooc = lake.ctx.lake.read(COOCCURRENCE).toPandas()
     # I0001 shares users only with I0002..I0005, never with the other group
     assert set(cooc[cooc.item_id == "I0001"].neighbor_id) == {f"I{n:04d}" for n in range(2, 6)}
+
+
+def test_every_table_written_holds_the_columns_its_contract_names(lake):
+    _run(lake, "embed-events", "validate-users", "cooccurrence", "neighbors", "dedup")
+    _run(lake, "recs-items", "recs-users", "publish-catalog")
+    written = [table for table in TABLES if lake.ctx.lake.exists(table)]
+    assert len(written) >= 11, [t.name for t in written]
+    missing = {
+        table.name: sorted(set(table.columns) - set(lake.ctx.lake.read(table).columns))
+        for table in written
+    }
+    assert not any(missing.values()), missing
 
 
 def test_duplicates_of_seen_items_count_as_seen(spark):

@@ -8,7 +8,7 @@ from itertools import combinations
 
 import pandas as pd
 import pytest
-from pipeline_lake import PipelineLake
+from helpers.pipeline_lake import PipelineLake
 
 from pipelines.cli.demo import SAMPLE_TEMPLATE
 from pipelines.cli.main import main

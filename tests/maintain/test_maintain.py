@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-from conftest import make_catalog, write_settings
+from helpers.data import make_catalog, write_settings
 
 from pipelines.config import load_settings
 from pipelines.io.reports import write_report

@@ -8,8 +8,8 @@ import socket
 import time
 
 import pytest
-from conftest import make_catalog
-from pipeline_lake import ALL, build_golden
+from helpers.data import make_catalog
+from helpers.pipeline_lake import ALL, build_golden
 from pyspark.sql import functions as F
 
 from pipelines.cli.client import CatalogClient

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_catalog
-from pipeline_lake import build_golden
+from helpers.data import make_catalog
+from helpers.pipeline_lake import build_golden
 from qdrant_client import QdrantClient
 
 from pipelines.lake.delta_rs import _committed

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import make_catalog
-from pipeline_lake import ALL, build_golden
+from helpers.data import make_catalog
+from helpers.pipeline_lake import ALL, build_golden
 from pyspark.sql import functions as F
 
 from pipelines.embed.errors import MassDeleteError
@@ -108,7 +108,7 @@ def test_a_truncated_source_needs_an_explicit_mass_delete(lake):
 
 
 def test_a_first_load_of_an_empty_source_fails_naming_it(spark, tmp_path):
-    from pipeline_lake import PipelineLake
+    from helpers.pipeline_lake import PipelineLake
 
     empty = PipelineLake(spark, tmp_path, make_catalog(3).iloc[0:0])
     with pytest.raises(SourceError, match=r"catalog.csv has no readable rows"):

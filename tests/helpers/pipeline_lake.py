@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from conftest import make_catalog, write_settings
 
+from helpers.data import make_catalog, write_settings
 from pipelines.config import load_settings
 from pipelines.orchestration.stages import STAGES
 from pipelines.runtime.context import RunContext

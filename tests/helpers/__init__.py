@@ -1,0 +1,1 @@
+"""What several test modules share: small data, settings files, a pipeline lake."""
