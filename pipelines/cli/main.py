@@ -7,8 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
+from pipelines.tables import TABLES
+
 log = logging.getLogger("pipelines")
 VECTOR_TABLES = ["catalog", "users"]  # the embeddings tables served behind an alias
+TABLE_HELP = "a lake table: " + ", ".join(table.name for table in TABLES)
 DEBUG_HELP = "print the traceback of a failure"
 
 
@@ -35,12 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_interval_arguments(run)
     export = sub.add_parser("export", parents=[common], help="export a table to one file")
-    export.add_argument("table", help="e.g. embeddings/catalog")
+    export.add_argument("table", help=TABLE_HELP)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--format", choices=["csv", "parquet"], default="csv")
     export.add_argument("--version", type=int, help="table version (default: current)")
     history = sub.add_parser("history", parents=[common], help="list a table's versions")
-    history.add_argument("table")
+    history.add_argument("table", help=TABLE_HELP)
     reconcile = sub.add_parser("reconcile", parents=[common], help="compare Delta and Qdrant")
     reconcile.add_argument("--repair", action="store_true", help="fix what differs")
     reconcile.add_argument("--table", choices=VECTOR_TABLES, default="catalog")

@@ -14,7 +14,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.io.ids import id_column
-from pipelines.io.quarantine import quarantine_rows, rejected_rows
+from pipelines.io.quarantine import quarantine_rows, rejected_rows, write_quarantine
 from pipelines.io.sources import SourceRead, read_configured
 from pipelines.io.times import event_time
 from pipelines.runtime.context import RunContext
@@ -117,11 +117,7 @@ def interval_label(interval: tuple[datetime, datetime] | None) -> str:
 def _replace_quarantine(ctx: RunContext, bad: DataFrame) -> None:
     """Bad rows carry their interval ("untimed" when the time is unreadable: every interval
     sees them); a run replaces its interval's rows and the untimed ones."""
-    bad = bad.withColumn("run_id", F.lit(ctx.run_id)).withColumn(
-        "quarantined_at", F.current_timestamp()
-    )
-    if ctx.lake.exists(EVENTS_QUARANTINE) and ctx.interval is not None:
-        old = ctx.lake.read(EVENTS_QUARANTINE)
-        stale = F.col("interval").isin(interval_label(ctx.interval), "untimed")
-        bad = old.filter(~stale).unionByName(bad)
-    ctx.lake.write(bad, EVENTS_QUARANTINE, ctx.run_id)
+    kept = None
+    if ctx.interval is not None:
+        kept = ~F.col("interval").isin(interval_label(ctx.interval), "untimed")
+    write_quarantine(ctx.lake, EVENTS_QUARANTINE, bad, ctx.run_id, kept=kept)

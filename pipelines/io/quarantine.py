@@ -47,21 +47,31 @@ def rejected_rows(rejected: DataFrame) -> DataFrame:
 
 
 def write_quarantine(
-    lake: TableEngine, table: str, bad: DataFrame, run_id: str, n_bad: int
+    lake: TableEngine,
+    table: str,
+    bad: DataFrame,
+    run_id: str,
+    n_bad: int | None = None,
+    kept: Column | None = None,
 ) -> int | None:
-    """Replace ``table`` with this run's bad rows, unless they are the ones already there.
-    A clean source with no quarantine table yet creates none (no empty commit)."""
+    """Replace ``table`` with this run's ``bad`` rows, plus the existing rows ``kept``
+    selects (an events run keeps other intervals'), in one commit; no commit when that
+    is what the table holds already, nor a new empty table for a clean source."""
+    content = bad.columns
+    rows = bad.withColumn("run_id", F.lit(run_id)).withColumn(
+        "quarantined_at", F.current_timestamp()
+    )
+    rows = rows.select(*QUARANTINE_COLUMNS, *[c for c in content if c not in QUARANTINE_COLUMNS])
     if not lake.exists(table):
         if n_bad == 0:
             return None
     else:
-        current = lake.read(table).select("source", "reason", "key", "raw")
-        same = bad.exceptAll(current).isEmpty() and current.exceptAll(bad).isEmpty()
-        if same:
+        current = lake.read(table)
+        if kept is not None:
+            rows = current.filter(kept).unionByName(rows)
+        old, new = current.select(*content), rows.select(*content)
+        if new.exceptAll(old).isEmpty() and old.exceptAll(new).isEmpty():
             return None
-    stamped = bad.withColumn("run_id", F.lit(run_id)).withColumn(
-        "quarantined_at", F.current_timestamp()
-    )
-    # bad rows are usually few: one file by one task, not one per input partition
-    files = max(1, -(-n_bad // ROWS_PER_FILE))
-    return lake.write(stamped.select(*QUARANTINE_COLUMNS).coalesce(files), table, run_id)
+    if n_bad is not None:  # bad rows are usually few: one file by one task
+        rows = rows.coalesce(max(1, -(-n_bad // ROWS_PER_FILE)))
+    return lake.write(rows, table, run_id)

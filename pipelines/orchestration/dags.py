@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pipelines.tables import Table
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RUN_STAGE = REPO / "jobs" / "run_stage.py"
 SPARK_CONN_ID = os.environ.get("PIPELINES_SPARK_CONN_ID", "spark_default")
 # the key travels in the job's environment, rendered from the connection (masked in the UI);

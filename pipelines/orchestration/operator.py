@@ -42,9 +42,16 @@ class SparkJobOperator(SparkSubmitOperator):
             if exit_code(self._hook, exc) != TERMINAL:
                 raise
             raise AirflowFailException(
-                f"job {Path(self.application).stem}: terminal failure (exit 2): "
+                f"stage {self._stage()}: terminal failure (exit 2): "
                 "see the task log's last `error:` line"
             ) from exc
+
+    def _stage(self) -> str:
+        """The ``--stage`` this task runs (every task runs the same application)."""
+        args = [str(arg) for arg in self.application_args or []]
+        if "--stage" in args[:-1]:
+            return args[args.index("--stage") + 1]
+        return Path(self.application).stem
 
     def _get_hook(self) -> SparkSubmitHook:
         hook = super()._get_hook()

@@ -93,6 +93,8 @@ def check_drift(
     """``current`` and ``previous`` are live rows (``key``, vector, model_id)."""
     if previous is None:
         return DriftReport("none", "no published version yet: nothing to compare with")
+    if staging is None:
+        raise ValueError("comparing two versions needs a staging folder for their key blocks")
     old_models = {r.model_id for r in previous.select("model_id").distinct().collect()}
     new_models = {r.model_id for r in current.select("model_id").distinct().collect()}
     if old_models != new_models:

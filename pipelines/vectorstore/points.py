@@ -65,7 +65,7 @@ def records(table: pa.Table) -> list[dict]:
 def chunks(rows: DataFrame, total: int) -> Iterator[pa.Table]:
     """POINT_COLUMNS rows as Arrow tables of at most about CHUNK_ROWS rows, so the driver
     never holds the whole table. One fetch when that fits: each hash-filtered fetch scans the
-    whole table again (two of them cost 2.5-3x the JVM CPU of one whole fetch here)."""
+    whole table again."""
     selected = rows.select(*POINT_COLUMNS)
     parts = -(-total // CHUNK_ROWS)
     if parts <= 1:

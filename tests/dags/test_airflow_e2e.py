@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from airflow_env import BIN, REPO, airflow_env, migrate
+from helpers.airflow_env import BIN, REPO, airflow_env, migrate
 from test_catalog_dag import sample_config
 from test_scale_out import _free_port
 

@@ -10,7 +10,7 @@ import sys
 import tomllib
 
 import pytest
-from airflow_env import REPO, airflow_env
+from helpers.airflow_env import REPO, airflow_env
 
 from pipelines import tables
 

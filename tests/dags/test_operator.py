@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from airflow_env import REPO, airflow_env
-from fake_spark import fake_spark_submit, spark_calls
+from helpers.airflow_env import REPO, airflow_env
+from helpers.fake_spark import fake_spark_submit, spark_calls
 
 KEY = "s3cret-qdrant-key-value"
 K8S = "k8s://https://kube.example:6443"
@@ -88,11 +88,6 @@ def test_exit_2_fails_the_task_for_good_and_other_codes_stay_retryable(probe):
         ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SparkJobOperator names the job by its application's stem, which is run_stage for"
-    " every task since jobs/run_stage.py replaced the per-stage jobs",
-)
 def test_a_terminal_failure_names_the_stage_that_failed(probe):
     report, _, _ = probe
     assert "embed-catalog" in report["exit"]["2"]["message"]

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from airflow_env import airflow_env, dag_test, migrate
+from helpers.airflow_env import airflow_env, dag_test, migrate
 from test_catalog_dag import sample_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
