@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pytest
 from helpers.airflow_env import REPO, airflow_env, dag_test, migrate
-from helpers.fake_spark import fake_spark_submit, spark_calls
 from helpers.data import write_settings
+from helpers.fake_spark import fake_spark_submit, spark_calls
 
 from pipelines.cli.demo import SAMPLE_TEMPLATE
 from pipelines.datasets.sample import generate_sample

@@ -18,7 +18,6 @@ from pipelines.tables import (
     COOCCURRENCE,
     EVENTS,
     EVENTS_QUARANTINE,
-    EXPECTED_LIVE_ROWS,
     TABLES,
     USER_EMBEDDINGS,
     USER_RECS,
@@ -218,15 +217,7 @@ def test_user_alias_moves_only_on_a_valid_run(lake):
     broken = table.withColumn(
         "vector", F.when(F.col("user_id") == "U1", nan).otherwise(F.col("vector"))
     )
-    recorded = lake.ctx.lake.commit_metadata(
-        USER_EMBEDDINGS, lake.ctx.lake.version(USER_EMBEDDINGS)
-    )
-    lake.ctx.lake.write(
-        broken.localCheckpoint(),
-        USER_EMBEDDINGS,
-        "broken",
-        metadata={EXPECTED_LIVE_ROWS: recorded[EXPECTED_LIVE_ROWS]},
-    )
+    lake.rewrite(broken.localCheckpoint(), USER_EMBEDDINGS, "broken")
     with pytest.raises(ValidationFailed, match="all_finite"):
         _run(lake, "validate-users")
     with pytest.raises(NotValidatedError, match=f"{USER_EMBEDDINGS}.*failed; nothing is published"):

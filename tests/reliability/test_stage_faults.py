@@ -125,15 +125,7 @@ def test_downstream_stages_read_the_last_validated_version(lake):
     table = lake.ctx.lake.read(CATALOG_EMBEDDINGS)
     zero = F.when(F.col("item_id") == "I0003", F.array_repeat(F.lit(0.0).cast("float"), 384))
     broken = table.withColumn("vector", zero.otherwise(F.col("vector")))
-    recorded = lake.ctx.lake.commit_metadata(
-        CATALOG_EMBEDDINGS, lake.ctx.lake.version(CATALOG_EMBEDDINGS)
-    )
-    lake.ctx.lake.write(
-        broken.localCheckpoint(),
-        CATALOG_EMBEDDINGS,
-        "broken",
-        metadata={EXPECTED_LIVE_ROWS: recorded[EXPECTED_LIVE_ROWS]},
-    )
+    lake.rewrite(broken.localCheckpoint(), CATALOG_EMBEDDINGS, "broken")
     with pytest.raises(ValidationFailed, match="is_zero"):
         lake.run("validate-catalog")
     [neighbors] = lake.run("neighbors")
@@ -204,10 +196,7 @@ def test_validation_checks_the_count_embed_recorded(lake):
     recorded = engine.commit_metadata(CATALOG_EMBEDDINGS, engine.version(CATALOG_EMBEDDINGS))
     assert int(recorded[EXPECTED_LIVE_ROWS]) == len(_live(lake))
     lost_one = engine.read(CATALOG_EMBEDDINGS).filter(F.col("item_id") != "I0003")
-    engine.write(
-        lost_one.localCheckpoint(), CATALOG_EMBEDDINGS, "lossy",
-        metadata={EXPECTED_LIVE_ROWS: recorded[EXPECTED_LIVE_ROWS]},
-    )  # fmt: skip
+    lake.rewrite(lost_one.localCheckpoint(), CATALOG_EMBEDDINGS, "lossy")
     with pytest.raises(ValidationFailed, match="ExpectTableRowCountToEqual|row_count"):
         lake.run("validate-catalog")
 
