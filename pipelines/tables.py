@@ -103,17 +103,6 @@ TABLES = _declared(CONTRACTS)
     USER_RECS,
     PUBLICATIONS,
 ) = TABLES
-BY_NAME = {table.name: table for table in TABLES}
-
-
-def table_named(name: str) -> Table:
-    """The table called ``name``, for commands that take a table name from a user."""
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise InputError(
-            f"no table is called {name!r}; tables are {', '.join(sorted(BY_NAME))}"
-        ) from None
 
 
 def require(lake: TableEngine, table: Table, reader: str | None = None) -> None:

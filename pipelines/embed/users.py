@@ -37,12 +37,14 @@ def embed_events(ctx: RunContext) -> StageResult:
     events = ctx.lake.read(EVENTS)
     touched = events.filter(in_interval(F.col("event_time"), ctx.interval)).select("user_id")
     history = events.join(touched.distinct(), "user_id")
-    model_id = live_model_id(ctx.lake, validated_version(ctx))
+    catalog_version = validated_version(ctx)
+    items = live_vectors(ctx, catalog_version)
+    model_id = live_model_id(ctx.lake, catalog_version)
     texts = text_vectors(ctx, history, model_id)
-    fresh = user_vectors(history, live_vectors(ctx), ctx.settings.users, texts).select(
+    fresh = user_vectors(history, items, ctx.settings.users, texts).select(
         "*", F.lit(model_id or "").alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
-    metadata = {EXPECTED_LIVE_ROWS: count_expected_users(ctx)}
+    metadata = {EXPECTED_LIVE_ROWS: count_expected_users(events, items)}
     if ctx.interval is None:  # every event was read: the table is rebuilt
         version = ctx.lake.write(fresh, USER_EMBEDDINGS, ctx.run_id, metadata=metadata)
     else:  # only the interval's users change: one MERGE by user_id
@@ -59,10 +61,15 @@ def embed_events(ctx: RunContext) -> StageResult:
     )
 
 
-def count_expected_users(ctx: RunContext) -> int:
+def count_expected_users(events: DataFrame, items: DataFrame) -> int:
     """Users with a clean event on a live catalog item: the rows the users table must hold.
     (A user whose every item was deleted from the catalog since keeps a stale row until a
     full rebuild, a manual run without an interval; validation reports it as a count mismatch.)"""
-    items = live_vectors(ctx).select("item_id")
-    events = ctx.lake.read(EVENTS).select("user_id", "item_id")
-    return events.join(items, "item_id").select("user_id").distinct().count()
+    live = items.select("item_id")
+    return (
+        events.select("user_id", "item_id")
+        .join(live, "item_id")
+        .select("user_id")
+        .distinct()
+        .count()
+    )

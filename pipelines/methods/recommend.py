@@ -73,7 +73,7 @@ def recommend(
     n_items = items.count()
     if n_items == 0:  # nothing to recommend
         return users.sparkSession.createDataFrame([], USER_RECS_SCHEMA)
-    blocks = stage_keys(items, staging, block_rows=n_items)
+    blocks = stage_keys(items, staging, block_rows=n_items, total=n_items)
     inputs = user_inputs(users, events, cooc, clusters, cfg.recent_items)
     parts = max(users.sparkSession.sparkContext.defaultParallelism, 1)
     blend = weight if weight is not None else cfg.cooccurrence_weight

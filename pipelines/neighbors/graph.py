@@ -27,11 +27,10 @@ def neighbor_graph(
 ) -> tuple[DataFrame, list[KeyBlock]]:
     """Lazy (item_id, rank, neighbor_id, score) of ``vectors`` (item_id, vector; persist it)
     against itself; the key blocks it reads stay in ``staging`` until the caller removes them."""
-    blocks = stage_keys(vectors, staging, cfg.key_block_rows)
-    log.info(
-        "neighbors: %d items, %d key blocks, k=%d", sum(b.rows for b in blocks), len(blocks), cfg.k
-    )
-    return top_k(vectors, blocks, cfg.k, cfg.query_block_rows, threads), blocks
+    items = vectors.count()
+    blocks = stage_keys(vectors, staging, cfg.key_block_rows, items)
+    log.info("neighbors: %d items, %d key blocks, k=%d", items, len(blocks), cfg.k)
+    return top_k(vectors, blocks, cfg.k, cfg.query_block_rows, threads, items), blocks
 
 
 def outliers(graph: DataFrame, mads: float) -> DataFrame:

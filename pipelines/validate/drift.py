@@ -55,7 +55,7 @@ def _neighbours(live: DataFrame, ids: list[str], k: int, staging: Path) -> dict[
     with stage_workdir(staging, "sentinels") as folder:
         blocks = stage_keys(vectors, folder, block_rows=16384)
         queries = vectors.filter(F.col("item_id").isin(ids))
-        found = top_k(queries, blocks, k, query_block_rows=len(ids)).collect()
+        found = top_k(queries, blocks, k, len(ids), total=len(ids)).collect()
     result: dict[str, list[str]] = {i: [] for i in ids}
     for row in sorted(found, key=lambda r: (r.item_id, r.rank)):
         result[row.item_id].append(row.neighbor_id)

@@ -44,10 +44,14 @@ def _block_writer(folder: Path):
     return run
 
 
-def stage_keys(vectors: DataFrame, folder: Path, block_rows: int) -> list[KeyBlock]:
-    """Write ``vectors`` (item_id, vector) to ``folder`` as blocks of about ``block_rows``."""
+def stage_keys(
+    vectors: DataFrame, folder: Path, block_rows: int, total: int | None = None
+) -> list[KeyBlock]:
+    """Write ``vectors`` (item_id, vector; ``total`` rows, counted when not given) to
+    ``folder`` as blocks of about ``block_rows``."""
     folder.mkdir(parents=True, exist_ok=True)
-    parts = max(1, math.ceil(vectors.count() / block_rows))
+    total = vectors.count() if total is None else total
+    parts = max(1, math.ceil(total / block_rows))
     keys = vectors.select("item_id", "vector").repartition(parts)
     rows = keys.mapInPandas(_block_writer(folder), MANIFEST).collect()
     return [KeyBlock(r.ids_file, r.vectors_file, r.rows) for r in rows]
@@ -75,12 +79,17 @@ def rechunked(run, rows: int):
 
 
 def top_k(
-    queries: DataFrame, blocks: list[KeyBlock], k: int, query_block_rows: int, threads: int = 1
+    queries: DataFrame,
+    blocks: list[KeyBlock],
+    k: int,
+    query_block_rows: int,
+    threads: int = 1,
+    total: int | None = None,
 ) -> DataFrame:
     """Lazy (item_id, rank, neighbor_id, score): each query's k best keys by cosine, never
     itself; the blocks must stay on disk until the result is written or collected."""
     spark = queries.sparkSession
-    total = queries.count()
+    total = queries.count() if total is None else total
     parts = max(spark.sparkContext.defaultParallelism, math.ceil(total / query_block_rows))
     run = rechunked(top_k_udf(blocks, k, threads), query_block_rows)
     return queries.select("item_id", "vector").repartition(parts).mapInPandas(run, GRAPH_SCHEMA)
