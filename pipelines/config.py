@@ -117,6 +117,7 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     settings.qdrant.api_key_file = _absolute(settings.qdrant.api_key_file, base)
     settings.neighbors.staging_dir = _absolute(settings.neighbors.staging_dir, base)
     settings.evaluate.dedup_gold = _absolute(settings.evaluate.dedup_gold, base)
+    settings.dedup.gold_pairs = _absolute(settings.dedup.gold_pairs, base)
     return settings
 
 

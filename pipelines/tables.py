@@ -67,7 +67,8 @@ embeddings/users | user_id | embed-events | vector | user_id vector n_events las
 neighbors/catalog | item_id rank | neighbors | - | item_id rank neighbor_id score
 quality/outliers | item_id | neighbors | - | item_id run_id
 cooccurrence/items | item_id rank | cooccurrence | - | item_id rank neighbor_id score run_id
-dedup/pairs | a b | dedup | - | a b cosine field_scores match_score decision run_id
+dedup/pairs | a b | dedup | - | a b cosine field_scores field_levels field_weights match_weight
+    match_score decision run_id
 dedup/clusters | item_id | dedup | - | item_id cluster_id is_canonical run_id
 recs/item_to_item | item_id rank | recs-items | - | item_id rank rec_id score run_id
 recs/user_to_item | user_id rank | recs-users | - | user_id rank item_id score run_id

@@ -104,3 +104,35 @@ def test_the_qdrant_key_can_come_from_a_secret_file(tmp_path, monkeypatch):
     secret.unlink()
     with pytest.raises(ConfigError, match=r"qdrant.api_key_file .*qdrant_key cannot be read"):
         load_settings(None).qdrant.key()
+
+
+def test_dedup_fields_load_as_a_list_or_as_a_table_of_weights(tmp_path):
+    listed = load_settings(_write(tmp_path, '[dedup]\nfields = ["title", "brand"]\n')).dedup
+    assert listed.learned and listed.field_names() == ["title", "brand"]
+    assert listed.threshold() == 0.9 and listed.strong_threshold() == 0.999
+    table = load_settings(_write(tmp_path, "[dedup]\nfields = { title = 2.0, brand = 1 }\n")).dedup
+    assert not table.learned and table.weights() == {"title": 2.0, "brand": 1.0}
+    assert table.threshold() == 0.75
+    default = load_settings(_write(tmp_path, "[lake]\n")).dedup
+    assert default.learned and default.field_names() == ["text"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        '"title"',
+        "[1, 2]",
+        '["title", "title"]',
+        '["title", ""]',
+        "{ title = -1 }",
+        "{ title = 'x' }",
+    ],
+)
+def test_a_bad_dedup_fields_value_names_the_key(tmp_path, fields):
+    with pytest.raises(ConfigError, match=r"dedup\.fields"):
+        load_settings(_write(tmp_path, f"[dedup]\nfields = {fields}\n"))
+
+
+def test_dedup_gold_pairs_is_relative_to_the_file(tmp_path):
+    settings = load_settings(_write(tmp_path, '[dedup]\nfields = ["a"]\ngold_pairs = "g.csv"\n'))
+    assert settings.dedup.gold_pairs == tmp_path / "g.csv"

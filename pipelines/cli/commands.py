@@ -225,6 +225,33 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain_pair(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.cli.explain import find_pair, print_waterfall
+    from pipelines.runtime.reads import current_pairs
+    from pipelines.tables import DEDUP_PAIRS, require
+
+    with open_context(settings) as ctx:
+        require(ctx.lake, DEDUP_PAIRS, "explain-pair")
+        pairs = current_pairs(ctx.lake)
+        pair = find_pair(pairs, args.a, args.b, settings.dedup.cosine_threshold)
+    print_waterfall(console, pair, settings.dedup.field_names(), args.json)
+    return 0
+
+
+def cmd_dedup(settings: Settings, args: argparse.Namespace) -> int:
+    """``dedup train --gold PAIRS.csv``: the dedup stage with m from the labelled pairs."""
+    from pipelines.cli.explain import print_model
+
+    dedup = settings.dedup.model_copy(update={"gold_pairs": args.gold})
+    if not dedup.learned:
+        raise ConfigError("dedup train needs dedup.fields as a list of column names, not weights")
+    settings = settings.model_copy(update={"dedup": dedup})
+    with open_context(settings, args.run_id) as ctx:
+        _summary(run_stages(ctx, select_stages(settings, ["dedup"])), None)
+        print_model(console, ctx.reports_dir / "dedup" / "model.json")
+    return 0
+
+
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.cli.status import print_status
 

@@ -13,6 +13,7 @@ log = logging.getLogger("pipelines")
 VECTOR_TABLES = ["catalog", "users"]  # the embeddings tables served behind an alias
 TABLE_HELP = "a lake table: " + ", ".join(table.name for table in TABLES)
 DEBUG_HELP = "print the traceback of a failure"
+DATASETS = ["sample", "movielens", "febrl", "febrl1", "febrl2", "febrl3"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", parents=[common], help="tables, validation, alias")
     status.add_argument("--query", help="also run a sample query and a similar-items lookup")
     demo = sub.add_parser("demo", parents=[common], help="generate a data set and run on it")
-    demo.add_argument("--dataset", choices=["sample", "movielens", "febrl"], default="sample")
+    demo.add_argument("--dataset", choices=DATASETS, default="sample")
     demo.add_argument("--data-dir", type=Path, default=Path("data/generated"))
     demo.add_argument("--summary", type=Path)
     demo.add_argument("--stage", action="append", choices=STAGE_NAMES, help="default: all")
@@ -74,7 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("target", choices=["dedup", "recs-items", "recs-users"])
     evaluate.add_argument("--gold", type=Path, help="dedup: CSV of true pairs (columns a, b)")
     evaluate.add_argument("--json", action="store_true")
+    _dedup_commands(sub, common)
     return parser
+
+
+def _dedup_commands(sub, common: argparse.ArgumentParser) -> None:
+    explain = sub.add_parser(
+        "explain-pair", parents=[common], help="why two items were or were not merged"
+    )
+    explain.add_argument("a", help="an item id")
+    explain.add_argument("b", help="another item id")
+    explain.add_argument("--json", action="store_true")
+    dedup = sub.add_parser("dedup", parents=[common], help="dedup model from labelled pairs")
+    dedup.add_argument("action", choices=["train"])
+    dedup.add_argument("--gold", type=Path, required=True, help="CSV of true pairs (a, b)")
+    dedup.add_argument("--run-id", help="run id stamped on commits (default: manual__<utc time>)")
 
 
 def _setup_logging(debug: bool) -> None:
@@ -99,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings(args.config)
-        handler = getattr(commands, f"cmd_{args.command}")
+        handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
         return handler(settings, args)
     except Exception as exc:
         return report_failure(exc, args.debug)

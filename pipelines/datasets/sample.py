@@ -38,6 +38,7 @@ BAD_EVENTS_HEADER = ("row_number", "user_id", "item_id", "expected_reason")
 
 # how the demo renders a sample catalog row as text
 SAMPLE_TEMPLATE = "{title}. {brand} {category}. {description}"
+SAMPLE_DEDUP_FIELDS = ["title", "brand", "category", "description", "year", "color"]
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,19 @@ def _write(path: Path, header: tuple[str, ...], rows: list[Row]) -> Path:
     lines = [",".join(header)] + [",".join(_field(v) for v in row) for row in rows]
     path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
     return path
+
+
+def write_planted_pairs(duplicates: Path, out: Path) -> Path:
+    """The planted groups as true pairs (CSV a, b with a < b) for ``evaluate dedup``."""
+    import csv
+    from itertools import combinations
+
+    with Path(duplicates).open(newline="") as handle:
+        groups: dict[str, list[str]] = {}
+        for row in csv.DictReader(handle):
+            groups.setdefault(row["group_id"], []).append(row["item_id"])
+    pairs = [pair for members in groups.values() for pair in combinations(sorted(members), 2)]
+    return _write(Path(out), ("a", "b"), sorted(pairs))
 
 
 def generate_sample(

@@ -4,26 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
-from pyspark.sql.types import (
-    BooleanType,
-    FloatType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-)
 
-SCORED = StructType(
-    [
-        StructField("a", StringType(), False),
-        StructField("b", StringType(), False),
-        StructField("cosine", FloatType(), False),
-        StructField("field_scores", MapType(StringType(), FloatType())),
-        StructField("match_score", FloatType(), False),
-        StructField("is_match", BooleanType(), False),
-    ]
-)
+from pipelines.dedup.probabilistic import SCORED
 
 
 def _normalised(value: object) -> str:
@@ -56,8 +40,8 @@ def match_score(
     return scores, (total / weight if weight else 0.0)
 
 
-def score_pairs_udf(weights: dict[str, float], exact: list[str], threshold: float):
-    """mapInPandas over rows a, b, cosine, a_<field>..., b_<field>..."""
+def score_pairs_udf(weights: dict[str, float], exact: list[str]):
+    """mapInPandas over rows a, b, cosine, a_<field>..., b_<field>... -> SCORED (no levels)."""
     exact_set = set(exact)
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -67,14 +51,17 @@ def score_pairs_udf(weights: dict[str, float], exact: list[str], threshold: floa
                 left = {name: row[f"a_{name}"] for name in weights}
                 right = {name: row[f"b_{name}"] for name in weights}
                 fields, score = match_score(left, right, weights, exact_set)
+                known = sum(weights[name] for name in fields) or 1.0
                 out.append(
                     {
                         "a": row["a"],
                         "b": row["b"],
                         "cosine": row["cosine"],
-                        "field_scores": fields,
+                        "field_scores": [fields.get(n, np.nan) for n in weights],
+                        "field_levels": None,
+                        "field_weights": [weights[n] * fields.get(n, 0.0) / known for n in weights],
+                        "match_weight": None,
                         "match_score": score,
-                        "is_match": score >= threshold,
                     }
                 )
             yield pd.DataFrame(out, columns=SCORED.fieldNames())

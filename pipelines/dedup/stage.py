@@ -1,15 +1,23 @@
-"""The dedup stage: neighbour pairs above a cosine threshold, verified field by field with
-rapidfuzz, clustered by connected components into ``dedup/pairs`` and ``dedup/clusters``."""
+"""The dedup stage: neighbour pairs above a cosine threshold, compared field by field and
+scored by a Fellegi-Sunter model fitted on the catalog (or by explicit weights), clustered
+without chaining into ``dedup/pairs`` and ``dedup/clusters``."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
-from pyspark.sql import DataFrame
+import numpy as np
+import pandas as pd
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pipelines.dedup.scoring import SCORED, score_pairs_udf
+from pipelines.datasets.febrl import read_gold_pairs
+from pipelines.dedup import probabilistic as fs
+from pipelines.dedup.probabilistic import SCORED
+from pipelines.dedup.scoring import score_pairs_udf
+from pipelines.errors import InputError
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
 from pipelines.methods.clusters import CLUSTER_SCHEMA, cluster_rows
@@ -48,8 +56,8 @@ def record_fields(ctx: RunContext, names: list[str], workdir: Path) -> DataFrame
     return live.join(source, "item_id")
 
 
-def score_pairs(candidates: DataFrame, fields: DataFrame, ctx: RunContext) -> DataFrame:
-    cfg = ctx.settings.dedup
+def _weighted(candidates: DataFrame, fields: DataFrame, cfg) -> DataFrame:
+    """The explicit-weights override: the weighted mean of field similarities."""
     weights = cfg.weights()
 
     def side(prefix: str) -> DataFrame:
@@ -58,22 +66,94 @@ def score_pairs(candidates: DataFrame, fields: DataFrame, ctx: RunContext) -> Da
         )
 
     joined = candidates.join(side("a"), "a").join(side("b"), "b")
-    udf = score_pairs_udf(weights, cfg.exact_fields, cfg.match_threshold)
-    scored = joined.mapInPandas(udf, SCORED)
-    decision = F.when(F.col("is_match"), "match").otherwise("no_match")
-    return scored.withColumn("decision", decision).drop("is_match")
+    return joined.mapInPandas(score_pairs_udf(weights, cfg.exact_fields), SCORED)
+
+
+def _learned(ctx: RunContext, candidates: DataFrame, fields: DataFrame, cfg):
+    """The Fellegi-Sunter model fitted on this catalog, and the pairs scored with it."""
+    names = cfg.field_names()
+    records = fs.prepared(fields, names).persist()
+    sample = fs.sample_records(records, names, ctx.settings.evaluate.seed)
+    kinds = fs.field_kinds(sample, names, cfg.exact_fields)
+    u = fs.estimate_u(sample, names, kinds, ctx.settings.evaluate.seed)
+    levels = fs.pair_levels(candidates, records, names, kinds).persist()
+    gold = None
+    if cfg.gold_pairs is not None:
+        gold = labelled_levels(ctx, records, names, kinds, cfg.gold_pairs)
+    model = fs.fit(levels, u, names, kinds, gold)
+    fs.require_plausible(model, names)
+    save_model(ctx, model, cfg, labelled=gold is not None)
+    return fs.score_levels(levels, model, cfg.term_frequency), (records, levels)
+
+
+def labelled_levels(ctx: RunContext, records: DataFrame, names, kinds, path) -> np.ndarray:
+    """Comparison levels of the labelled duplicate pairs found among the live records."""
+    pairs = [(min(a, b), max(a, b)) for a, b in read_gold_pairs(path) if a != b]
+    frame = ctx.spark.createDataFrame(pairs, "a string, b string").withColumn(
+        "cosine", F.lit(0.0).cast("float")
+    )
+    rows = fs.pair_levels(frame, records, names, kinds).select("levels").collect()
+    if not rows:
+        raise InputError(
+            f"dedup.gold_pairs {path}: none of its {len(pairs)} pairs names two live items; "
+            "its columns a and b must hold catalog ids"
+        )
+    return np.array([r["levels"] for r in rows], dtype=np.int64)
+
+
+def save_model(ctx: RunContext, model, cfg, labelled: bool) -> Path:
+    path = ctx.reports_dir / "dedup" / "model.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = {"run_id": ctx.run_id, "m_from": "labelled pairs" if labelled else "EM",
+              "match_threshold": cfg.threshold(), "strong_match_threshold": cfg.strong_threshold(),
+              "term_frequency": cfg.term_frequency, **model.as_dict()}  # fmt: skip
+    path.write_text(json.dumps(report, indent=2))
+    log.info("dedup: model (m from %s) in %s", report["m_from"], path)
+    return path
+
+
+def _as_maps(scored: DataFrame, names: list[str]) -> DataFrame:
+    keys = F.array(*[F.lit(n) for n in names])
+
+    def named(column: str) -> Column:
+        clean = F.transform(column, lambda x: F.when(~F.isnan(x), x))
+        return F.when(F.col(column).isNull(), None).otherwise(F.map_from_arrays(keys, clean))
+
+    return scored.select(
+        "a", "b", "cosine",
+        named("field_scores").alias("field_scores"),
+        F.when(F.col("field_levels").isNull(), None)
+        .otherwise(F.map_from_arrays(keys, "field_levels")).alias("field_levels"),
+        named("field_weights").alias("field_weights"),
+        "match_weight", "match_score",
+    )  # fmt: skip
+
+
+def score_pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
+    """Scored pairs with their decision, and what to unpersist once they are written."""
+    cfg = ctx.settings.dedup
+    if cfg.learned:
+        scored, cached = _learned(ctx, candidates, fields, cfg)
+    else:
+        scored, cached = _weighted(candidates, fields, cfg), ()
+    decision = F.when(F.col("match_score") >= cfg.threshold(), "match").otherwise("no_match")
+    pairs = _as_maps(scored, cfg.field_names()).withColumn("decision", decision)
+    return pairs, cached
 
 
 def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
     """Score and commit the pairs; (matches, text lengths of matched items, pairs read back)."""
+    cached = ()
     try:
-        pairs = score_pairs(candidates, fields, ctx).withColumn("run_id", F.lit(ctx.run_id))
+        pairs, cached = score_pairs(ctx, candidates, fields)
+        pairs = pairs.withColumn("run_id", F.lit(ctx.run_id))
         # pairs first: readers take the pairs of the run that wrote the current clusters
         pairs_version = ctx.lake.write(pairs, DEDUP_PAIRS, ctx.run_id)
         crash_point("dedup.between_commits")
         written = ctx.lake.read(DEDUP_PAIRS, pairs_version)
-        matches = [(r.a, r.b) for r in written.filter(F.col("decision") == "match").collect()]
-        in_pairs = {item for pair in matches for item in pair}
+        accepted = written.filter(F.col("decision") == "match").select("a", "b", "match_score")
+        matches = [(r.a, r.b, float(r.match_score)) for r in accepted.collect()]
+        in_pairs = {item for a, b, _ in matches for item in (a, b)}
         members = ctx.spark.createDataFrame([(i,) for i in sorted(in_pairs)], "item_id string")
         lengths = {
             r.item_id: r.text_length
@@ -81,8 +161,15 @@ def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
             .collect()
         }  # fmt: skip
     finally:
-        fields.unpersist()
+        for frame in (fields, *cached):
+            frame.unpersist()
     return matches, lengths, written
+
+
+def size_distribution(clusters: pd.DataFrame) -> dict[str, int]:
+    """Cluster size -> how many clusters have it."""
+    sizes = clusters.groupby("cluster_id").size().value_counts().sort_index()
+    return {str(size): int(n) for size, n in sizes.items()}
 
 
 def dedup_catalog(ctx: RunContext) -> StageResult:
@@ -90,9 +177,9 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
     require(ctx.lake, NEIGHBORS, "dedup")
     candidates = candidate_pairs(ctx.lake.read(NEIGHBORS), cfg.cosine_threshold)
     with ctx.workdir("sources", "dedup") as workdir:
-        fields = record_fields(ctx, list(cfg.weights()), workdir).persist()
+        fields = record_fields(ctx, cfg.field_names(), workdir).persist()
         matches, lengths, written = _pairs(ctx, candidates, fields)
-    clusters = cluster_rows(matches, lengths, previous_clusters(ctx))
+    clusters = cluster_rows(matches, cfg.strong_threshold(), lengths, previous_clusters(ctx))
     frame = ctx.spark.createDataFrame(clusters, CLUSTER_SCHEMA).withColumn(
         "run_id", F.lit(ctx.run_id)
     )
@@ -109,5 +196,6 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
         rows_read=n_pairs,
         table_version=version,
         details={"matches": len(matches), "clusters": int(clusters.cluster_id.nunique()),
-                 "clustered_items": len(clusters)},
+                 "clustered_items": len(clusters), "cluster_sizes": size_distribution(clusters),
+                 "scoring": "fellegi-sunter" if cfg.learned else "weighted mean"},
     )  # fmt: skip

@@ -1,5 +1,8 @@
 """Clusters from accepted pairs: stable ids across runs and one canonical record each.
 
+Link rule (no chaining): matches at or above the strong threshold join clusters through each
+other (connected components). A weaker match, strongest first, then joins two clusters only
+when every pair across them is a match: a chain of barely-passing pairs stays apart.
 Id rule: a cluster takes the id that most of its members had in the previous run (ties: the
 smaller id), unless a larger cluster took it first; otherwise a new id derived from its
 smallest member. So a cluster keeps its id while it keeps a member.
@@ -28,6 +31,26 @@ def groups_of(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     for item in items:
         members[labels[item]].append(item)
     return [group for group in members.values() if len(group) > 1]
+
+
+def linked_groups(matches: Iterable[tuple[str, str, float]], strong: float) -> list[list[str]]:
+    """Clusters of (a, b, score) matches under the link rule (module docstring)."""
+    matches = list(matches)
+    accepted = {frozenset((a, b)) for a, b, _ in matches}
+    group = {item: [item] for a, b, _ in matches for item in (a, b)}
+    for members in groups_of((a, b) for a, b, score in matches if score >= strong):
+        for item in members:
+            group[item] = members
+    weak = sorted((m for m in matches if m[2] < strong), key=lambda m: (-m[2], m[0], m[1]))
+    for a, b, _ in weak:
+        left, right = group[a], group[b]
+        if left is right or any(frozenset((x, y)) not in accepted for x in left for y in right):
+            continue
+        merged = sorted(left + right)
+        for item in merged:
+            group[item] = merged
+    unique = {id(members): members for members in group.values()}
+    return [sorted(members) for members in unique.values() if len(members) > 1]
 
 
 def _new_id(seed: str, used: set[str]) -> str:
@@ -68,8 +91,10 @@ CLUSTER_SCHEMA = StructType(
 )
 
 
-def cluster_rows(matches: list[tuple[str, str]], lengths: dict, previous: dict) -> pd.DataFrame:
-    groups = groups_of(matches)
+def cluster_rows(
+    matches: list[tuple[str, str, float]], strong: float, lengths: dict, previous: dict
+) -> pd.DataFrame:
+    groups = linked_groups(matches, strong)
     ids = stable_ids(groups, previous)
     heads = {canonical(group, lengths) for group in groups}
     rows = [(item, ids[item], item in heads) for group in groups for item in group]

@@ -20,8 +20,8 @@ needs_data = pytest.mark.skipif(
 
 
 @needs_data
-def test_write_febrl3(tmp_path: Path) -> None:
-    paths = febrl.write_febrl3(tmp_path / "febrl")
+def test_write_febrl(tmp_path: Path) -> None:
+    paths = febrl.write_febrl(tmp_path / "febrl")
     records = pd.read_csv(paths["records"], dtype=str, keep_default_na=False)
     assert list(records.columns) == febrl.RECORD_COLUMNS
     assert len(records) == 5000 and records["rec_id"].is_unique

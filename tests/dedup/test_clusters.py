@@ -34,3 +34,24 @@ def test_merged_clusters_take_the_majority_id_and_new_ids_are_deterministic():
 def test_canonical_is_the_longest_text_then_the_smallest_id():
     assert canonical(["b", "a", "c"], {"a": 10, "b": 30, "c": 30}) == "b"
     assert canonical(["b", "a"], {"a": 5, "b": 5}) == "a"
+
+
+def test_a_chain_of_weak_links_is_not_one_cluster():
+    from pipelines.methods.clusters import linked_groups
+
+    chain = [("a", "b", 0.95), ("b", "c", 0.93), ("c", "d", 0.94)]
+    groups = linked_groups(chain, strong=0.999)
+    assert len(groups) == 2 and ["a", "b", "c", "d"] not in groups
+    assert sorted(map(len, groups)) == [2, 2]
+
+
+def test_strong_links_and_fully_linked_weak_groups_do_join():
+    from pipelines.methods.clusters import linked_groups
+
+    strong = [("a", "b", 0.9999), ("b", "c", 0.9995)]  # a star through b: one cluster
+    assert linked_groups(strong, strong=0.999) == [["a", "b", "c"]]
+    triangle = [("x", "y", 0.95), ("y", "z", 0.93), ("x", "z", 0.92)]
+    assert linked_groups(triangle, strong=0.999) == [["x", "y", "z"]]
+    # a weak bridge between two strong pairs does not merge them
+    bridged = [("p", "q", 0.9999), ("r", "s", 0.9999), ("q", "r", 0.95)]
+    assert sorted(linked_groups(bridged, strong=0.999)) == [["p", "q"], ["r", "s"]]

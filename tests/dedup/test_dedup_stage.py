@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from helpers.data import make_catalog
@@ -9,7 +11,7 @@ from helpers.pipeline_lake import PipelineLake
 from pyspark.sql import functions as F
 
 from pipelines.cli.demo import SAMPLE_TEMPLATE
-from pipelines.datasets.sample import generate_sample
+from pipelines.datasets.sample import SAMPLE_DEDUP_FIELDS, generate_sample
 from pipelines.tables import DEDUP_CLUSTERS, DEDUP_PAIRS, ITEM_RECS, NEIGHBORS, OUTLIERS
 
 pytestmark = pytest.mark.slow
@@ -26,8 +28,11 @@ def sample(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def built(spark, tmp_path_factory, sample):
-    lake = PipelineLake(spark, tmp_path_factory.mktemp("lake"), sample[0], catalog=CATALOG)
-    lake.run(*STAGES)
+    lake = PipelineLake(
+        spark, tmp_path_factory.mktemp("lake"), sample[0], catalog=CATALOG,
+        dedup={"fields": SAMPLE_DEDUP_FIELDS},
+    )  # fmt: skip
+    lake.results = {result.stage: result for result in lake.run(*STAGES)}
     return lake
 
 
@@ -50,9 +55,25 @@ def test_pairs_table_explains_each_decision(built):
     assert (pairs.a < pairs.b).all() and not pairs.duplicated(["a", "b"]).any()
     assert set(pairs.decision) <= {"match", "no_match"}
     matched = pairs[pairs.decision == "match"]
-    assert (matched.match_score >= built.settings.dedup.match_threshold).all()
+    assert (matched.match_score >= built.settings.dedup.threshold()).all()
+    assert (
+        (pairs.match_score >= built.settings.dedup.threshold()) == (pairs.decision == "match")
+    ).all()
     assert (pairs.cosine >= built.settings.dedup.cosine_threshold).all()
-    assert all("text" in scores for scores in pairs.field_scores)
+    for column in ("field_scores", "field_levels", "field_weights"):
+        assert all(set(row) == set(SAMPLE_DEDUP_FIELDS) for row in pairs[column])
+    # the match weight is the prior plus the fields' weights, the same prior for every pair
+    prior = pairs.match_weight - pairs.field_weights.map(lambda w: sum(w.values()))
+    assert prior.max() - prior.min() < 1e-6
+
+
+def test_result_reports_cluster_sizes_and_the_model(built):
+    result = built.results["dedup"]
+    sizes = result.details["cluster_sizes"]
+    assert sum(int(size) * n for size, n in sizes.items()) == result.details["clustered_items"]
+    model = json.loads((built.ctx.reports_dir / "dedup" / "model.json").read_text())
+    assert [f["name"] for f in model["fields"]] == SAMPLE_DEDUP_FIELDS
+    assert model["m_from"] == "EM" and 0 < model["match_share"] < 0.5
 
 
 def test_no_recommendation_is_the_item_or_in_its_cluster(built):
@@ -111,3 +132,36 @@ def test_similar_serves_precomputed_recs_without_duplicates(built, sample, tmp_p
     live = client.similar(member, k=lake.settings.recs.items_top_n + 5)  # more than stored
     assert len(live) == lake.settings.recs.items_top_n + 5
     assert member not in [r.item_id for r in live]
+
+
+def test_explain_pair_prints_every_field(built, sample, capsys):
+    from pipelines.cli.main import main
+
+    first, second = sample[1].item_id.iloc[0], sample[1].item_id.iloc[1]
+    config = str(built.folder / "pipelines.toml")
+    assert main(["explain-pair", second, first, "--config", config]) == 0
+    out = capsys.readouterr().out
+    for field in ["prior", *SAMPLE_DEDUP_FIELDS, "total: match"]:
+        assert field in out
+    assert main(["explain-pair", first, second, "--json", "--config", config]) == 0
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    assert [s["step"] for s in steps[1:-1]] == SAMPLE_DEDUP_FIELDS
+    assert abs(steps[-2]["running total"] - steps[-1]["weight"]) < 1e-6
+    assert main(["explain-pair", first, "NO-SUCH-ITEM", "--config", config]) == 2
+    assert "dedup.cosine_threshold" in capsys.readouterr().err
+
+
+def test_dedup_train_takes_m_from_labelled_pairs(built, sample, tmp_path):
+    from pipelines.cli.main import main
+    from pipelines.datasets.sample import write_planted_pairs
+
+    lake = built.copy_to(tmp_path / "trained")
+    planted = tmp_path / "planted.csv"
+    sample[1].to_csv(planted, index=False)
+    gold = write_planted_pairs(planted, tmp_path / "gold.csv")
+    config = str(lake.folder / "pipelines.toml")
+    assert main(["dedup", "train", "--gold", str(gold), "--config", config]) == 0
+    model = json.loads((lake.ctx.reports_dir / "dedup" / "model.json").read_text())
+    assert model["m_from"] == "labelled pairs"
+    clusters = _clusters(lake)
+    assert sample[1].item_id.isin(clusters.index).all()

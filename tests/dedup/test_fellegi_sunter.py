@@ -1,43 +1,62 @@
-"""The Fellegi-Sunter core recovers the m and u it was generated from."""
+"""The Fellegi-Sunter core recovers the m and u it was generated from, and comparison levels
+band similarities as documented."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from pipelines.dedup import comparisons as cmp
 from pipelines.dedup.fellegi_sunter import (
     MISSING,
     FieldLevels,
     Model,
-    estimate_u,
     expectation_maximisation,
+    shares_by_field,
 )
 
 # levels 0 (disagree) .. n-1 (exact) of three fields
 TRUE_M = [np.array([0.05, 0.15, 0.80]), np.array([0.10, 0.90]), np.array([0.02, 0.08, 0.2, 0.7])]
 TRUE_U = [np.array([0.90, 0.08, 0.02]), np.array([0.70, 0.30]), np.array([0.85, 0.1, 0.04, 0.01])]
+# embedding neighbours that are not duplicates agree more often than random pairs do
+CANDIDATE_U = [np.array([0.6, 0.3, 0.1]), np.array([0.4, 0.6]), np.array([0.5, 0.3, 0.15, 0.05])]
 
 
-def _pairs(rng, n: int, share: float, missing: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def _pairs(rng, n: int, share: float, u=TRUE_U, missing: float = 0.05):
     is_match = rng.random(n) < share
     columns = []
-    for m, u in zip(TRUE_M, TRUE_U, strict=True):
-        levels = np.where(is_match, rng.choice(len(m), n, p=m), rng.choice(len(u), n, p=u))
+    for m, u_field in zip(TRUE_M, u, strict=True):
+        levels = np.where(
+            is_match, rng.choice(len(m), n, p=m), rng.choice(len(u_field), n, p=u_field)
+        )
         levels[rng.random(n) < missing] = MISSING
         columns.append(levels)
     return np.stack(columns, axis=1), is_match
 
 
-def test_em_recovers_known_m_and_the_match_share():
+def test_u_from_random_pairs_and_m_by_em_recover_the_generating_values():
     rng = np.random.default_rng(7)
-    candidates, is_match = _pairs(rng, 40_000, share=0.3)
     random_pairs, _ = _pairs(rng, 40_000, share=0.0)
-    u = estimate_u(random_pairs, [len(m) for m in TRUE_M])
+    u = shares_by_field(random_pairs, [len(m) for m in TRUE_M])
     for estimated, true in zip(u, TRUE_U, strict=True):
         np.testing.assert_allclose(estimated, true, atol=0.01)
+    candidates, is_match = _pairs(rng, 40_000, share=0.3, u=CANDIDATE_U)
     model = expectation_maximisation(candidates, ["a", "b", "c"], u)
-    for field, true in zip(model.fields, TRUE_M, strict=True):
-        np.testing.assert_allclose(field.m, true, atol=0.01)
-    assert abs(model.match_share - is_match.mean()) < 0.01
+    for field, m, u_candidates in zip(model.fields, TRUE_M, CANDIDATE_U, strict=True):
+        np.testing.assert_allclose(field.m, m, atol=0.02)
+        np.testing.assert_allclose(field.u, u_candidates, atol=0.02)
+    assert abs(model.match_share - is_match.mean()) < 0.02
+
+
+def test_em_on_pattern_counts_equals_em_on_the_pairs():
+    rng = np.random.default_rng(3)
+    candidates, _ = _pairs(rng, 20_000, share=0.2, u=CANDIDATE_U)
+    patterns, counts = np.unique(candidates, axis=0, return_counts=True)
+    u = [np.full(len(m), 1 / len(m)) for m in TRUE_M]
+    whole = expectation_maximisation(candidates, ["a", "b", "c"], u)
+    counted = expectation_maximisation(patterns, ["a", "b", "c"], u, counts)
+    for one, other in zip(whole.fields, counted.fields, strict=True):
+        np.testing.assert_allclose(one.m, other.m, atol=1e-6)
+    assert abs(whole.match_share - counted.match_share) < 1e-6
 
 
 def test_a_missing_value_is_no_evidence_and_agreement_raises_the_probability():
@@ -52,16 +71,42 @@ def test_a_missing_value_is_no_evidence_and_agreement_raises_the_probability():
     assert abs(p[2] - 0.3) < 1e-9  # nothing known: the prior
 
 
-def test_comparison_levels_band_fuzzy_fields_and_keep_missing_apart():
-    from pipelines.dedup.fellegi_sunter import comparison_level, levels_of, random_pairs
+def test_a_common_identical_value_weighs_less_than_a_rare_one():
+    m = np.array([0.1, 0.0, 0.0, 0.0, 0.9])
+    u = np.array([0.9, 0.0, 0.0, 0.0, 0.1])
+    model = Model((FieldLevels("city", m, u),), 0.1)
+    levels = np.array([[cmp.IDENTICAL], [cmp.IDENTICAL], [0]])
+    tf = np.array([[0.30], [0.001], [np.nan]])  # a big city, a village, disagreement
+    weights = model.match_weights(levels, tf)[:, 0]
+    assert weights[0] < model.match_weights(levels)[0, 0] < weights[1]
+    assert weights[1] == np.log2(0.9 / 0.001)
+    assert weights[2] == model.match_weights(levels)[2, 0]
 
-    assert comparison_level("Main Street 12", "main  street 12", exact=False) == 4
-    assert comparison_level("Main Street 12", "Main Stret 12", exact=False) == 3
-    assert comparison_level("Main Street", "Oak Avenue", exact=False) == 0
-    assert comparison_level("1980-01-02", "1980-01-03", exact=True) == 0
-    assert comparison_level("", "x", exact=False) == MISSING
-    records = {"a": {"n": "Ann", "d": "1"}, "b": {"n": "Anne", "d": None}, "c": {"n": "Bob"}}
-    levels = levels_of(records, [("a", "b"), ("a", "c")], ["n", "d"], {"d"})
-    assert levels.shape == (2, 2) and levels[0, 1] == MISSING and levels[1, 0] == 0
-    pairs = random_pairs(list("abcdef"), 500, seed=3)
-    assert all(a != b for a, b in pairs) and len(set(pairs)) > 20
+
+def test_comparison_levels_band_similarities_and_keep_missing_apart():
+    left = cmp.normalised(["Main Street", "Main Street", "Main Street", None, "Steel Bottle 1L"])
+    right = cmp.normalised(["main  street", "Main Stret", "Oak Avenue", "x", "Steel Bottle 750ml"])
+    levels, similarity = cmp.levels(left, right, "token")
+    assert levels[:4].tolist() == [cmp.IDENTICAL, 3, 0, MISSING]
+    assert np.isnan(similarity[3])
+    assert levels[4] <= 1  # numbers differ: at most the weakest band
+    exact, _ = cmp.levels(cmp.normalised(["123", "123"]), cmp.normalised(["123", "124"]), "exact")
+    assert exact.tolist() == [cmp.IDENTICAL, 0]
+
+
+def test_a_field_gets_the_similarity_its_values_suit():
+    assert cmp.kind_of(cmp.normalised(["19810203", "2612-9911", "4011"])) == "edit"
+    assert cmp.kind_of(cmp.normalised(["smith", "nguyen", "obrien", "lee"])) == "jaro"
+    assert cmp.kind_of(cmp.normalised(["12 main street", "oak avenue north"])) == "token"
+
+
+def test_a_model_calling_most_candidates_duplicates_fails_naming_the_fields():
+    import pytest
+
+    from pipelines.dedup.probabilistic import require_plausible
+    from pipelines.errors import InputError
+
+    fields = (FieldLevels("category", TRUE_M[0], TRUE_U[0]),)
+    require_plausible(Model(fields, 0.2), ["category"])
+    with pytest.raises(InputError, match=r"dedup\.fields \['category'\].*Nothing was written"):
+        require_plausible(Model(fields, 0.8), ["category"])
