@@ -84,7 +84,9 @@ def sample_records(records: DataFrame, names: list[str], seed: int) -> pd.DataFr
 
 
 def estimate_u(sample: pd.DataFrame, names: list[str], kinds: list[str], seed: int):
-    """u of each field from random pairs of the sampled records."""
+    """u of each field from random pairs of the sampled records (uniform below two)."""
+    if len(sample) < 2:
+        return [np.full(cmp.N_LEVELS, 1.0 / cmp.N_LEVELS) for _ in names]
     first, second = random_pairs(len(sample), U_PAIRS, seed)
     columns = []
     for name, kind in zip(names, kinds, strict=True):

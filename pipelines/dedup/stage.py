@@ -98,6 +98,7 @@ def labelled_levels(ctx: RunContext, records: DataFrame, names, kinds, path) -> 
             f"dedup.gold_pairs {path}: none of its {len(pairs)} pairs names two live items; "
             "its columns a and b must hold catalog ids"
         )
+    log.info("dedup: %d of %d labelled pairs name two live items", len(rows), len(pairs))
     return np.array([r["levels"] for r in rows], dtype=np.int64)
 
 

@@ -110,3 +110,15 @@ def test_a_model_calling_most_candidates_duplicates_fails_naming_the_fields():
     require_plausible(Model(fields, 0.2), ["category"])
     with pytest.raises(InputError, match=r"dedup\.fields \['category'\].*Nothing was written"):
         require_plausible(Model(fields, 0.8), ["category"])
+
+
+def test_u_of_a_catalog_too_small_to_pair_is_uniform_and_a_real_one_sums_to_one():
+    import pandas as pd
+
+    from pipelines.dedup.probabilistic import estimate_u
+
+    one = estimate_u(pd.DataFrame({"name": ["ann"]}), ["name"], ["jaro"], seed=0)
+    assert np.allclose(one[0], 1 / cmp.N_LEVELS)
+    names = pd.DataFrame({"name": cmp.normalised(["ann", "bob", "cy", "ann", "dee"])})
+    u = estimate_u(names, ["name"], ["jaro"], seed=0)[0]
+    assert abs(u.sum() - 1) < 1e-9 and 0.05 < u[cmp.IDENTICAL] < 0.15  # 1 pair in 10 agrees
