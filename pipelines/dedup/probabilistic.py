@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -58,19 +58,19 @@ def prepared(fields: DataFrame, names: list[str]) -> DataFrame:
             yield batch.assign(**{n: cmp.normalised(batch[n]) for n in names})
 
     records = fields.select("item_id", *names).mapInPandas(normalise, out)
-    for name in names:
-        known = records.filter(F.col(name) != "")
-        counts = known.groupBy(name).agg(F.count("*").alias("_n"))
-        total = F.sum("_n").over(_whole())
-        tf = counts.select(name, (F.col("_n") / total).alias(f"tf_{name}"))
-        records = records.join(tf, name, "left")
-    return records
-
-
-def _whole():
-    from pyspark.sql import Window
-
-    return Window.partitionBy()
+    # one aggregate for the totals and a window per field: joining each field's counts back
+    # onto the records nests them once per field, and the plan doubles with every field
+    known = records.agg(*[F.count(F.when(F.col(n) != "", 1)).alias(n) for n in names]).first()
+    return records.select(
+        "item_id",
+        *names,
+        *[
+            F.when(F.col(n) != "", F.count("*").over(Window.partitionBy(n)) / max(known[n], 1))
+            .cast("double")
+            .alias(f"tf_{n}")
+            for n in names
+        ],
+    )
 
 
 def field_kinds(sample: pd.DataFrame, names: list[str], exact: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ import json
 import logging
 from itertools import combinations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from pyspark.sql import functions as F
@@ -28,13 +29,16 @@ from pipelines.evaluate.metrics import (
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
 from pipelines.io.times import event_time
-from pipelines.methods.cooccurrence import cooccurrence
-from pipelines.methods.recommend import recommend, without_duplicates
-from pipelines.methods.user_vectors import user_vectors
+from pipelines.methods.holdout import EVENT_COLUMNS, hold_out_last
+from pipelines.methods.recommend import Scoring, recommend_from_events, without_duplicates
+from pipelines.methods.tuning import BlendChoice, tune_blend
 from pipelines.runtime.context import RunContext, StageResult, safe_run_id
 from pipelines.runtime.reads import live_vectors, previous_clusters, validated_rows
 from pipelines.runtime.spark import task_threads
 from pipelines.tables import DEDUP_CLUSTERS, EVENTS, NEIGHBORS, require
+
+if TYPE_CHECKING:
+    from pipelines.recs.config import RecsConfig
 
 log = logging.getLogger(__name__)
 
@@ -126,38 +130,54 @@ def _ranked_lists(recs: pd.DataFrame) -> dict[str, list[str]]:
     return {user: list(group.item_id) for user, group in ordered.groupby("user_id")}
 
 
+def _blend_labels(cfg: RecsConfig, tuned: BlendChoice) -> dict[str, float]:
+    """Table label -> blend weight, in table order (0 and 1 of the grid are the alone rows)."""
+    labels = {"co-occurrence alone (w=1)": 1.0, "embeddings alone (w=0)": 0.0}
+    labels.update({f"blend (w={w:g})": w for w in cfg.blend_grid if 0.0 < w < 1.0})
+    if cfg.cooccurrence_weight is not None:
+        labels[f"configured blend (w={cfg.cooccurrence_weight:g})"] = cfg.cooccurrence_weight
+    labels[f"tuned blend (w={tuned.weight:g}, {tuned.source})"] = tuned.weight
+    return labels
+
+
+def _user_rankings(
+    train: pd.DataFrame, held: dict, recs: pd.DataFrame, labels: dict[str, float], k: int
+) -> dict[str, dict[str, list[str]]]:
+    """Popularity over the training events, then each labelled weight's lists."""
+    seen = {user: set(group) for user, group in train.groupby("user_id")["item_id"]}
+    rankings = {"popularity": popularity_ranking(train, seen, sorted(held), k)}
+    for label, weight in labels.items():
+        rankings[label] = _ranked_lists(recs[recs.weight == weight])
+    return rankings
+
+
 def evaluate_user_recs(ctx: RunContext) -> pd.DataFrame:
-    """Leave-last-out on the clean events: vectors and co-occurrence are rebuilt from the
-    training part only, then popularity, co-occurrence alone, embeddings alone and the
-    configured blend are scored on the same held-out events."""
+    """Leave-last-out on the clean events, vectors and co-occurrence rebuilt from the training
+    part only. Popularity, every grid weight and the weight tune_blend picks on a validation
+    split of the training part alone (each user's last training event) are scored on the same
+    held-out events, all weights in one pass."""
     settings = ctx.settings
     k = settings.evaluate.k
-    columns = ["user_id", "item_id", "event_type", "event_time"]
-    events = ctx.lake.read(EVENTS).select(*columns).toPandas()
-    split = leave_last_out(events.assign(timestamp=events.event_time))
-    train = ctx.spark.createDataFrame(split.train[columns]).persist()
-    items = live_vectors(ctx).persist()
-    users = user_vectors(train, items, settings.users).persist()
-    users_cfg = settings.users
-    cooc = cooccurrence(train, users_cfg.history_items, users_cfg.cooccurrence_k).persist()
+    split = hold_out_last(ctx.lake.read(EVENTS).select(*EVENT_COLUMNS))
+    train, items = split.train.persist(), live_vectors(ctx).persist()
     clusters = ctx.lake.read(DEDUP_CLUSTERS) if ctx.lake.exists(DEDUP_CLUSTERS) else None
-    held = sorted(split.held_out)
-    rankings = {"popularity": popularity_ranking(split.train, split.seen, held, k)}
-    blend = settings.recs.cooccurrence_weight
-    methods = {"co-occurrence": 1.0, "embeddings": 0.0, f"blend (w={blend})": blend}
     recs_cfg = settings.recs.model_copy(update={"users_top_n": k})
+    scoring = Scoring(items, clusters, settings.users, recs_cfg, task_threads(ctx.spark))
     try:
         staging_dir = settings.neighbors.staging_dir
         with ctx.workdir("evaluate", f"evaluate-{safe_run_id(ctx.run_id)}", staging_dir) as staging:
-            for label, weight in methods.items():
-                recs = recommend(users, items, train, cooc, clusters, recs_cfg, staging / label,
-                                 weight=weight, threads=task_threads(ctx.spark))  # fmt: skip
-                rankings[label] = _ranked_lists(recs.toPandas())
+            tuned = tune_blend(train, scoring, staging / "validation")
+            labels = _blend_labels(recs_cfg, tuned)
+            weights = sorted(set(labels.values()))
+            recs = recommend_from_events(train, scoring, staging / "test", weights).toPandas()
+        held = {row.user_id: row.item_id for row in split.held.collect()}
+        train_pairs = train.select("user_id", "item_id").toPandas()
     finally:
-        for frame in (train, items, users, cooc):
-            frame.unpersist()
-    table = evaluate_rankings(rankings, split.held_out, k)
-    _save(ctx, "recs_users", {"k": k, "results": table.round(4).to_dict("records")})
+        train.unpersist()
+        items.unpersist()
+    table = evaluate_rankings(_user_rankings(train_pairs, held, recs, labels, k), held, k)
+    report = {"k": k, "tuning": tuned.details(), "results": table.round(4).to_dict("records")}
+    _save(ctx, "recs_users", report)
     return table
 
 

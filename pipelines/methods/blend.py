@@ -1,9 +1,10 @@
-"""Scoring every item for a block of users: embedding similarity blended with co-occurrence,
-seen items masked, top-N kept. Runs inside Spark tasks over the staged item key blocks."""
+"""Scoring every item for a block of users: embedding similarity blended with co-occurrence
+at one or more weights, seen items masked, top-N kept. Runs inside Spark tasks over the staged
+item key blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,22 +36,15 @@ def _sparse_rows(lists: pd.Series, index: dict[str, int], width: int, values=Non
     return dense
 
 
-def blend_block(
-    users: pd.DataFrame, keys: np.ndarray, ids: np.ndarray, index: dict, weight: float, n: int
-) -> pd.DataFrame:
-    """users: user_id, vector, seen, cooc_ids, cooc_scores -> user_id, rank, item_id, score."""
+def _top_n(user_ids: np.ndarray, ids: np.ndarray, score: np.ndarray, n: int) -> pd.DataFrame:
     import torch
 
-    embedding = scaled(stack_vectors(users["vector"]) @ keys.T)
-    cooc = scaled(_sparse_rows(users["cooc_ids"], index, len(ids), users["cooc_scores"]))
-    score = (1.0 - weight) * embedding + weight * cooc
-    score[_sparse_rows(users["seen"], index, len(ids)) > 0] = -np.inf
     top_scores, top = torch.topk(torch.from_numpy(score), min(n, len(ids)), dim=1)
     found = np.isfinite(top_scores.numpy())
     rows, ranks = np.nonzero(found)
     return pd.DataFrame(
         {
-            "user_id": users["user_id"].to_numpy()[rows],
+            "user_id": user_ids[rows],
             "rank": (ranks + 1).astype(np.int32),
             "item_id": ids[top.numpy()[found]],
             "score": top_scores.numpy()[found].astype(np.float32),
@@ -58,7 +52,29 @@ def blend_block(
     )
 
 
-def blend_udf(blocks: list[KeyBlock], weight: float, n: int, threads: int):
+def blend_block(
+    users: pd.DataFrame,
+    keys: np.ndarray,
+    ids: np.ndarray,
+    index: dict,
+    weights: Sequence[float],
+    n: int,
+) -> pd.DataFrame:
+    """users: user_id, vector, seen, cooc_ids, cooc_scores -> user_id, rank, item_id, score,
+    weight: the top n per user for each blend weight, the block scored once for all."""
+    embedding = scaled(stack_vectors(users["vector"]) @ keys.T)
+    cooc = scaled(_sparse_rows(users["cooc_ids"], index, len(ids), users["cooc_scores"]))
+    seen = _sparse_rows(users["seen"], index, len(ids)) > 0
+    user_ids = users["user_id"].to_numpy()
+    parts = []
+    for weight in weights:
+        score = (1.0 - weight) * embedding + weight * cooc
+        score[seen] = -np.inf
+        parts.append(_top_n(user_ids, ids, score, n).assign(weight=float(weight)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def blend_udf(blocks: list[KeyBlock], weights: Sequence[float], n: int, threads: int):
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import torch
         from threadpoolctl import threadpool_limits
@@ -72,6 +88,6 @@ def blend_udf(blocks: list[KeyBlock], weight: float, n: int, threads: int):
             for batch in batches:
                 for start in range(0, len(batch), USERS_PER_BLOCK):
                     part = batch.iloc[start : start + USERS_PER_BLOCK]
-                    yield blend_block(part, keys, ids, index, weight, n)
+                    yield blend_block(part, keys, ids, index, weights, n)
 
     return run

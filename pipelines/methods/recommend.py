@@ -3,18 +3,29 @@ recs-items run, and what evaluate re-runs on a held-out split."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import FloatType, IntegerType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    DoubleType,
+    FloatType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from pipelines.methods.blend import blend_udf
-from pipelines.methods.cooccurrence import recent_items
+from pipelines.methods.cooccurrence import cooccurrence, recent_items
+from pipelines.methods.user_vectors import user_vectors
 from pipelines.vectors.search import stage_keys
 
 if TYPE_CHECKING:
+    from pipelines.methods.config import UsersConfig
     from pipelines.recs.config import RecsConfig
 
 
@@ -25,6 +36,10 @@ USER_RECS_SCHEMA = StructType(
         StructField("item_id", StringType(), False),
         StructField("score", FloatType(), False),
     ]
+)
+# recommend_grid: the same rows once per blend weight
+GRID_RECS_SCHEMA = StructType(
+    [*USER_RECS_SCHEMA.fields, StructField("weight", DoubleType(), False)]
 )
 
 
@@ -58,27 +73,60 @@ def user_inputs(
     )
 
 
-def recommend(
+@dataclass(frozen=True)
+class Scoring:
+    """What users are scored against, and how: the live items (item_id, vector), the dedup
+    clusters (None: none), the settings, and torch threads per Spark task."""
+
+    items: DataFrame
+    clusters: DataFrame | None
+    users_cfg: UsersConfig
+    cfg: RecsConfig
+    threads: int = 1
+
+
+def recommend_grid(
     users: DataFrame,
-    items: DataFrame,
     events: DataFrame,
     cooc: DataFrame,
-    clusters: DataFrame | None,
-    cfg: RecsConfig,
+    scoring: Scoring,
     staging: Path,
-    weight: float | None = None,
-    threads: int = 1,
+    weights: Sequence[float],
 ) -> DataFrame:
-    """Lazy recs (user_id, rank, item_id, score); the caller removes ``staging`` after use."""
+    """Lazy (user_id, rank, item_id, score, weight): the top ``users_top_n`` per user at each
+    blend weight, every item scored once per user; the caller removes ``staging``."""
+    items, cfg = scoring.items, scoring.cfg
     n_items = items.count()
     if n_items == 0:  # nothing to recommend
-        return users.sparkSession.createDataFrame([], USER_RECS_SCHEMA)
+        return users.sparkSession.createDataFrame([], GRID_RECS_SCHEMA)
     blocks = stage_keys(items, staging, block_rows=n_items, total=n_items)
-    inputs = user_inputs(users, events, cooc, clusters, cfg.recent_items)
+    inputs = user_inputs(users, events, cooc, scoring.clusters, cfg.recent_items)
     parts = max(users.sparkSession.sparkContext.defaultParallelism, 1)
-    blend = weight if weight is not None else cfg.cooccurrence_weight
-    udf = blend_udf(blocks, blend, cfg.users_top_n, threads)
-    return inputs.repartition(parts).mapInPandas(udf, USER_RECS_SCHEMA)
+    udf = blend_udf(blocks, list(weights), cfg.users_top_n, scoring.threads)
+    return inputs.repartition(parts).mapInPandas(udf, GRID_RECS_SCHEMA)
+
+
+def recommend(
+    users: DataFrame,
+    events: DataFrame,
+    cooc: DataFrame,
+    scoring: Scoring,
+    staging: Path,
+    weight: float,
+) -> DataFrame:
+    """Lazy recs (user_id, rank, item_id, score) at one blend weight (see recommend_grid)."""
+    return recommend_grid(users, events, cooc, scoring, staging, [weight]).drop("weight")
+
+
+def recommend_from_events(
+    events: DataFrame, scoring: Scoring, staging: Path, weights: Sequence[float]
+) -> DataFrame:
+    """recommend_grid with user vectors and co-occurrence rebuilt from ``events`` alone (a
+    training split). Event texts are left out of these vectors."""
+    users_cfg = scoring.users_cfg
+    users = user_vectors(events, scoring.items, users_cfg)
+    cooc = cooccurrence(events, users_cfg.history_items, users_cfg.cooccurrence_k)
+    return recommend_grid(users, events, cooc, scoring, staging, weights)
 
 
 def without_duplicates(graph: DataFrame, clusters: DataFrame) -> DataFrame:

@@ -1,5 +1,6 @@
 """The recs-users stage: top-N items per user, never an item the user has seen nor a
-duplicate of one. Cold items (no events) stay recommendable through their embeddings."""
+duplicate of one. Cold items (no events) stay recommendable through their embeddings. The
+blend weight is tuned on the users' own events unless the configuration fixes it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import logging
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipelines.methods.recommend import recommend
+from pipelines.methods.recommend import Scoring, recommend
+from pipelines.methods.tuning import choose_blend
 from pipelines.runtime.context import RunContext, StageResult, safe_run_id
 from pipelines.runtime.reads import live_model_id, live_vectors, validated_version
 from pipelines.runtime.spark import task_threads
@@ -38,19 +40,22 @@ def current_users(ctx: RunContext) -> DataFrame:
 
 
 def user_recs(ctx: RunContext) -> StageResult:
-    lake = ctx.lake
+    lake, settings = ctx.lake, ctx.settings
     for table in (USER_EMBEDDINGS, EVENTS):
         require(lake, table, "recs-users")
     cooc = lake.read(COOCCURRENCE) if lake.exists(COOCCURRENCE) else None
     if cooc is None:
         cooc = ctx.spark.createDataFrame([], "item_id string, neighbor_id string, score float")
     clusters = lake.read(DEDUP_CLUSTERS) if lake.exists(DEDUP_CLUSTERS) else None
-    staging_dir = ctx.settings.neighbors.staging_dir
+    events = lake.read(EVENTS)
+    scoring = Scoring(
+        live_vectors(ctx), clusters, settings.users, settings.recs, task_threads(ctx.spark)
+    )
+    staging_dir = settings.neighbors.staging_dir
     with ctx.workdir("recs-users", f"recs-users-{safe_run_id(ctx.run_id)}", staging_dir) as staging:
-        recs = recommend(
-            current_users(ctx), live_vectors(ctx), lake.read(EVENTS), cooc, clusters,
-            ctx.settings.recs, staging, threads=task_threads(ctx.spark),
-        )  # fmt: skip
+        blend = choose_blend(events, scoring, staging / "validation")
+        log.info("recs-users: blend weight %s (%s)", blend.weight, blend.source)
+        users = current_users(ctx)
+        recs = recommend(users, events, cooc, scoring, staging / "recs", blend.weight)
         version, rows = ctx.write_stamped(recs, USER_RECS)
-    details = {"cooccurrence_weight": ctx.settings.recs.cooccurrence_weight}
-    return StageResult("recs-users", rows_read=rows, table_version=version, details=details)
+    return StageResult("recs-users", rows_read=rows, table_version=version, details=blend.details())
