@@ -60,8 +60,9 @@ embeddings/catalog | item_id | embed-catalog | vector | item_id content_hash mod
     text_length payload embedded_at run_id is_deleted
 quarantine/catalog | run_id key | embed-catalog | - | source reason key raw run_id quarantined_at
 events/clean | user_id item_id event_time | embed-events | - | user_id item_id event_type event_time
-    text
+    text event_date
 quarantine/events | run_id key | embed-events | - | source reason key raw run_id quarantined_at
+    event_time event_date
 embeddings/users | user_id | embed-events | vector | user_id vector n_events last_event_at model_id
     run_id
 neighbors/catalog | item_id rank | neighbors | - | item_id rank neighbor_id score

@@ -134,9 +134,10 @@ class CatalogClient:
         if not (path / "_delta_log").is_dir():
             return None
         import pyarrow.compute as pc
-        from deltalake import DeltaTable
 
-        dataset = DeltaTable(str(path)).to_pyarrow_dataset()
+        from pipelines.lake.arrow import table_dataset
+
+        dataset = table_dataset(path)
         rows = dataset.to_table(filter=pc.field(column) == key).to_pylist()
         return sorted(rows, key=lambda row: row["rank"])
 

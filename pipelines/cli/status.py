@@ -17,11 +17,13 @@ def lake_tables(root: Path) -> list[tuple[str, int, int, str]]:
     import pyarrow.compute as pc
     from deltalake import DeltaTable
 
+    from pipelines.lake.arrow import table_dataset
+
     found = []
     for log in sorted(root.glob("**/_delta_log")):
         table = DeltaTable(str(log.parent))
         run_id = table.history(1)[0].get("run_id", "")
-        dataset = table.to_pyarrow_dataset()
+        dataset = table_dataset(log.parent)
         live = ~pc.field("is_deleted") if "is_deleted" in dataset.schema.names else None
         rows = dataset.count_rows(filter=live)
         found.append((str(log.parent.relative_to(root)), table.version(), rows, run_id))

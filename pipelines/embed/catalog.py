@@ -1,9 +1,10 @@
 """The embed-catalog stage: only new, changed or re-modelled rows are embedded.
 
 One run reads the source, quarantines bad rows, compares content hashes with the current
-table version, embeds what changed, turns vanished ids into tombstones, and commits the new
-table state in one Delta transaction (unchanged vectors are carried over, not recomputed).
-Nothing changed means no commit at all.
+table version, embeds what changed, turns vanished ids into tombstones, and commits in one
+Delta transaction: a MERGE of the changed rows when they are few (the rows they replace are
+marked deleted, no file rewritten), else the whole new state (unchanged vectors carried
+over, not recomputed). Nothing changed means no commit at all.
 
 Duplicate ids: exact copies of one row count once (the copies are quarantined as
 ``duplicate_row``); rows that share an id but differ are all quarantined as ``duplicate_id``,
@@ -29,6 +30,7 @@ from pipelines.embed.rows import (
     embed_rows,
     kept_rows,
     new_tombstones,
+    payload_rows,
     prepare_rows,
     shaped,
     valid_rows,
@@ -44,6 +46,9 @@ from pipelines.runtime.spark import task_threads
 from pipelines.tables import CATALOG_EMBEDDINGS, CATALOG_QUARANTINE, EXPECTED_LIVE_ROWS
 
 log = logging.getLogger(__name__)
+# a run changing more of the live rows than this rewrites the table (dropping its deletion
+# vectors) instead of merging into it
+MERGE_MAX_FRACTION = 0.2
 # the statuses of rows that are live in the version a run commits
 LIVE_STATUSES = ("new", "changed", "same", "payload", "held")
 
@@ -107,11 +112,25 @@ def _update(ctx: RunContext, spec: BackendSpec, prepared: DataFrame, rejected: d
             result.table_version = current
             return result
         to_embed = classified.filter(F.col("_status").isin("new", "changed"))
-        carried = _carried_rows(classified, previous, valid, ctx.run_id)
-        result.table_version = _commit(ctx, spec, to_embed, result.embedded, expected, carried)
+        if _merges(result, statuses, expected, ctx.lake.deleted_fraction(CATALOG_EMBEDDINGS)):
+            changed = payload_rows(classified).unionByName(new_tombstones(classified, ctx.run_id))
+            result.table_version = _commit(
+                ctx, spec, to_embed, result.embedded, expected, changed, merge=True
+            )
+        else:
+            carried = _carried_rows(classified, previous, valid, ctx.run_id)
+            result.table_version = _commit(ctx, spec, to_embed, result.embedded, expected, carried)
     finally:
         classified.unpersist()
     return result
+
+
+def _merges(result: StageResult, statuses: dict, expected: int, deleted: float) -> bool:
+    """Whether this run's changes MERGE into the table (the rows it replaces marked deleted)
+    rather than rewrite it: up to MERGE_MAX_FRACTION of the live rows, while the rows earlier
+    merges marked deleted stay under that share of the stored ones (else the rewrite compacts)."""
+    changed = result.embedded + result.tombstoned + statuses.get("payload", 0)
+    return changed <= MERGE_MAX_FRACTION * max(expected, 1) and deleted < MERGE_MAX_FRACTION
 
 
 def _refuse_mass_delete(ctx: RunContext, statuses: dict) -> None:
@@ -228,15 +247,19 @@ def _commit(
     n_embed: int | None,
     expected: int | Callable[[], int],
     carried: DataFrame | None = None,
+    merge: bool = False,
 ) -> int:
     """Embed ``to_embed`` (``n_embed`` rows; None: not counted yet), add the ``carried`` rows,
-    and commit the whole as the new version, recording the live rows it must hold."""
+    and commit the whole as the new version (``merge``: MERGE them by item_id into the current
+    one), recording the live rows it must hold."""
     cores = ctx.spark.sparkContext.defaultParallelism
     parts = cores if n_embed is None else max(1, min(cores, n_embed))
     state = embed_rows(to_embed, spec, ctx.run_id, datetime.now(UTC), parts)
     if carried is not None:
         state = carried.unionByName(state)
     metadata = {EXPECTED_LIVE_ROWS: expected}
+    if merge:
+        return ctx.lake.merge(state, CATALOG_EMBEDDINGS, ["item_id"], ctx.run_id, metadata)
     return ctx.lake.write(state, CATALOG_EMBEDDINGS, ctx.run_id, metadata=metadata)
 
 

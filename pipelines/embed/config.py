@@ -50,3 +50,6 @@ class EventsConfig(SourceConfig):
     timestamp_column: str = "event_time"
     type_column: str | None = "event_type"
     text_column: str | None = None  # free text of an event (a search query), embedded too
+    # an interval run also re-reads this many hours before its interval: events that arrived
+    # after their hour ran are picked up, and the hours' rows replaced, never duplicated
+    lookback_hours: int = Field(default=0, ge=0, le=24 * 31)

@@ -115,12 +115,20 @@ def _prior(names: tuple[str, ...]) -> dict[str, Column]:
     return {name: F.col(f"_prev_{name}") for name in names}
 
 
+_CARRIED = ("model_id", "vector", "embedded_at", "run_id")
+
+
 def kept_rows(classified: DataFrame) -> DataFrame:
-    carried = ("model_id", "vector", "embedded_at", "run_id")
     rows = classified.filter(F.col("_status").isin("same", "payload"))
-    kept = shaped(rows, **_prior(carried), is_deleted=F.lit(False))
+    kept = shaped(rows, **_prior(_CARRIED), is_deleted=F.lit(False))
     held = classified.filter(F.col("_status") == "held")
     return kept.unionByName(shaped(held, **_prior(tuple(COLUMNS))))
+
+
+def payload_rows(classified: DataFrame) -> DataFrame:
+    """Rows whose payload alone changed: the new payload with the vector they had."""
+    rows = classified.filter(F.col("_status") == "payload")
+    return shaped(rows, **_prior(_CARRIED), is_deleted=F.lit(False))
 
 
 def new_tombstones(classified: DataFrame, run_id: str) -> DataFrame:

@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.embed.errors import UsersInputError
-from pipelines.embed.events import in_interval, ingest_events
+from pipelines.embed.events import in_interval, ingest_events, run_window
 from pipelines.encoder.auto import resolve_backend
 from pipelines.encoder.udf import embedding_column
 from pipelines.methods.user_vectors import user_vectors
@@ -35,7 +35,8 @@ def embed_events(ctx: RunContext) -> StageResult:
     in it (over their whole history) and MERGE them into the users table."""
     counts = ingest_events(ctx)
     events = ctx.lake.read(EVENTS)
-    touched = events.filter(in_interval(F.col("event_time"), ctx.interval)).select("user_id")
+    window = run_window(ctx)
+    touched = events.filter(in_interval(F.col("event_time"), window)).select("user_id")
     history = events.join(touched.distinct(), "user_id")
     catalog_version = validated_version(ctx)
     items = live_vectors(ctx, catalog_version)

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
     from pipelines.lake import TableEngine
+    from pipelines.lake.partitions import Partitions
 
 QUARANTINE_COLUMNS = ["source", "reason", "key", "raw", "run_id", "quarantined_at"]
 ROWS_PER_FILE = 500_000
@@ -53,10 +54,13 @@ def write_quarantine(
     run_id: str,
     n_bad: int | None = None,
     kept: Column | None = None,
+    partition_by: str | None = None,
+    replace: Partitions | None = None,
 ) -> int | None:
     """Replace ``table`` with this run's ``bad`` rows, plus the existing rows ``kept``
     selects (an events run keeps other intervals'), in one commit; no commit when that
-    is what the table holds already, nor a new empty table for a clean source."""
+    is what the table holds already, nor a new empty table for a clean source. With
+    ``replace``, only those partitions are read and rewritten (``bad`` lies in them)."""
     content = bad.columns
     rows = bad.withColumn("run_id", F.lit(run_id)).withColumn(
         "quarantined_at", F.current_timestamp()
@@ -66,7 +70,7 @@ def write_quarantine(
         if n_bad == 0:
             return None
     else:
-        current = lake.read(table)
+        current = lake.read(table, partitions=replace)
         if kept is not None:
             rows = current.filter(kept).unionByName(rows)
         old, new = current.select(*content), rows.select(*content)
@@ -74,4 +78,4 @@ def write_quarantine(
             return None
     if n_bad is not None:  # bad rows are usually few: one file by one task
         rows = rows.coalesce(max(1, -(-n_bad // ROWS_PER_FILE)))
-    return lake.write(rows, table, run_id)
+    return lake.write(rows, table, run_id, partition_by=partition_by, replace=replace)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pipelines.io.workdirs import LockTimeout, held
 from pipelines.lake.errors import ConcurrentWriteError, LakeError, TableNotFoundError
+from pipelines.lake.partitions import Partitions
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -36,6 +37,15 @@ WriteMode = Literal["overwrite", "append"]
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)*$")
 ABSENT = -1  # the version a run saw of a table that did not exist yet
 LOCK_WAIT_S = 600.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a write lays out and replaces: by ``partition_by`` (None: unpartitioned), only the
+    partitions ``replace`` names (None: the whole table, or an append)."""
+
+    partition_by: str | None = None
+    replace: Partitions | None = None
 
 
 @dataclass(frozen=True)
@@ -86,9 +96,12 @@ class TableEngine(ABC):
 
         return DeltaTable(str(self.path(table))).version()
 
-    def read(self, table: str, version: int | None = None) -> DataFrame:
+    def read(
+        self, table: str, version: int | None = None, partitions: Partitions | None = None
+    ) -> DataFrame:
         """A version of ``table`` (default: the current one, pinned and remembered as what
-        this run read, so that a later write of it can detect a concurrent commit)."""
+        this run read, so that a later write of it can detect a concurrent commit); with
+        ``partitions``, only their rows, and only their files are opened."""
         if not self.exists(table):
             raise TableNotFoundError(
                 f"table {table!r} does not exist under {self.root}; run the stage that writes it"
@@ -97,11 +110,11 @@ class TableEngine(ABC):
             version = self.version(table)
             self.read_versions.setdefault(table, version)
         self.inputs[table] = version
-        return self._read(self.path(table), version)
+        return self._read(self.path(table), version, partitions)
 
     def read_path(self, path: Path, version: int | None = None) -> DataFrame:
         """Read a Delta table outside the lake (a source), by its folder."""
-        return self._read(Path(path), version)
+        return self._read(Path(path), version, None)
 
     def arrow_dataset(self, table: str, version: int | None = None) -> ds.Dataset | None:
         """A table version as a pyarrow dataset the driver reads itself, with no Spark job;
@@ -115,18 +128,50 @@ class TableEngine(ABC):
         run_id: str,
         mode: WriteMode = "overwrite",
         metadata: dict[str, object] | None = None,
+        partition_by: str | None = None,
+        replace: Partitions | None = None,
     ) -> int:
         """Write ``df`` in one Delta commit carrying ``run_id``, the versions of the tables
         this run read and ``metadata`` (a value may be a function, called at commit time:
         a count observed by the write itself); returns the new version. Fails with
-        ``ConcurrentWriteError`` if ``table`` changed since this run read it."""
+        ``ConcurrentWriteError`` if ``table`` changed since this run read it.
+
+        ``partition_by`` lays the table out by that column. ``replace`` overwrites only those
+        partitions (the rest of the table is neither read nor rewritten); every row of ``df``
+        must lie in them, or nothing is committed."""
         path = self.path(table)
         path.parent.mkdir(parents=True, exist_ok=True)
         info = self._commit_metadata(table, run_id, metadata)
         if mode == "append":  # adds rows and replaces none: another run's commit cannot be lost
             self.read_versions.pop(table, None)
-        self._guarded(table, lambda: self._write(df, table, mode, info))
+        if replace is not None:
+            if mode != "overwrite" or partition_by not in (None, replace.column):
+                raise LakeError(f"{table}: replace {replace.describe()} overwrites by that column")
+            partition_by = replace.column
+            self._require_partitioned(table, replace.column)
+        layout = Layout(partition_by, replace)
+        self._guarded(table, lambda: self._write(df, table, mode, info, layout))
         return self._written(table)
+
+    def deleted_fraction(self, table: str) -> float:
+        """The share of ``table``'s stored rows its deletion vectors remove (0 without)."""
+        return 0.0
+
+    def partition_columns(self, table: str) -> list[str]:
+        """The columns ``table`` is partitioned by ([] for none or no table)."""
+        if not self.exists(table):
+            return []
+        from deltalake import DeltaTable
+
+        return list(DeltaTable(str(self.path(table))).metadata().partition_columns)
+
+    def _require_partitioned(self, table: str, column: str) -> None:
+        found = self.partition_columns(table)
+        if self.exists(table) and found != [column]:
+            raise LakeError(
+                f"{table} is partitioned by {found or 'nothing'}, not {column!r}: a partition "
+                "replace needs the table laid out by that column; rewrite it whole first"
+            )
 
     def merge(
         self,
@@ -215,10 +260,13 @@ class TableEngine(ABC):
         return [_to_version(entry) for entry in DeltaTable(str(self.path(table))).history()]
 
     @abstractmethod
-    def _read(self, path: Path, version: int | None) -> DataFrame: ...
+    def _read(self, path: Path, version: int | None, partitions: Partitions | None) -> DataFrame:
+        """The rows of a version (``partitions``: only theirs, pruned by the log)."""
 
     @abstractmethod
-    def _write(self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str]) -> None:
+    def _write(
+        self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str], layout: Layout
+    ) -> None:
         """Write and commit atomically, the commit under ``table_lock`` after
         ``check_unchanged``: on failure the table stays at its previous version."""
 

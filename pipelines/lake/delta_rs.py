@@ -7,8 +7,12 @@ Each write stages its files in ``<table>/part-<id>/`` while holding ``<table>/.p
 A staging folder that no commit names and whose lock nobody holds was left by a crashed run:
 the next write of the table removes it.
 
-Reads hand Spark a table's Parquet files only where those files alone are the table: no
-partition columns, column mapping or deletion vectors (the engine's own tables). Any other
+A MERGE writes the source rows as new files and marks the rows they replace deleted
+(``deletion_vectors``): it costs what changed, not the table.
+
+Reads hand Spark a table's Parquet files where those files are the table: no column mapping,
+partition columns only where the files hold them too, deletion vectors applied by a join on
+(file, row index) (the engine's own tables). Any other
 table (a source another tool wrote) is streamed through deltalake's scan into Parquet in
 ``<lake root>/_work/snapshots/``, once per table version and process, which holds the
 folder's lock until it exits; ``maintain`` sweeps the folders of processes that are gone.
@@ -28,8 +32,18 @@ from typing import TYPE_CHECKING
 import pyarrow.parquet as pq
 
 from pipelines.io.workdirs import held, is_held, sweep_workdirs
-from pipelines.lake.base import TableEngine, WriteMode, resolved
-from pipelines.lake.errors import UnreadableTableError
+from pipelines.lake import merge_on_read as mor
+from pipelines.lake.base import Layout, TableEngine, WriteMode, resolved
+from pipelines.lake.deletion_vectors import add_entry, deleted_rows, deleted_share, merge_commit
+from pipelines.lake.errors import LakeError, UnreadableTableError
+from pipelines.lake.partitions import (
+    STAGING_COLUMN,
+    VALUES_IN_DATA,
+    Partitions,
+    file_partition,
+    partition_files,
+    removals,
+)
 from pipelines.runtime.faults import crash_point
 
 if TYPE_CHECKING:
@@ -64,14 +78,19 @@ _owners: list = []  # the held locks of this process's snapshot folders, kept un
 
 
 class DeltaRsEngine(TableEngine):
-    def _read(self, path: Path, version: int | None) -> DataFrame:
+    def _read(self, path: Path, version: int | None, partitions: Partitions | None) -> DataFrame:
         table = _open(path, version)
         gaps = plain_parquet_gaps(table)
         if not gaps:
-            return self._parquet(_spark_schema(table), table.file_uris())
+            files = table.file_uris() if partitions is None else partition_files(table, partitions)
+            if "deletionVectors" in _reader_features(table):
+                deleted = deleted_rows(table)
+                return mor.without_deleted(self.spark, _spark_schema(table), files, deleted)
+            return self._parquet(_spark_schema(table), files)
         log.info("reading %s through deltalake's scan: its files lack %s", path, "; ".join(gaps))
         folder = self._snapshot(table, path)
-        return self._parquet(_spark_schema(table), sorted(map(str, folder.glob("*.parquet"))))
+        rows = self._parquet(_spark_schema(table), sorted(map(str, folder.glob("*.parquet"))))
+        return rows if partitions is None else rows.filter(partitions.predicate())
 
     def _parquet(self, schema, files: list[str]) -> DataFrame:
         if not files:
@@ -86,13 +105,20 @@ class DeltaRsEngine(TableEngine):
             _snapshots[key] = _copy(table, path, parent)
         return _snapshots[key]
 
+    def deleted_fraction(self, table: str) -> float:
+        if not self.exists(table):
+            return 0.0
+        return deleted_share(_open(self.path(table), None))
+
     def arrow_dataset(self, table: str, version: int | None = None) -> ds.Dataset | None:
         delta = _open(self.path(table), version)
         if _column_mapping(delta) or _reader_features(delta) - ARROW_READER_FEATURES:
             return None  # Spark reads it through ``_read``
         return delta.to_pyarrow_dataset()
 
-    def _write(self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str]) -> None:
+    def _write(
+        self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str], layout: Layout
+    ) -> None:
         path = self.path(table)
         sweep_staging(path)
         folder = f"part-{uuid.uuid4().hex}"
@@ -100,67 +126,90 @@ class DeltaRsEngine(TableEngine):
         lock = path / f".{folder}.lock"
         try:
             with held(lock):
-                self._stage_and_commit(df, table, staged, mode, metadata)
+                self._stage_and_commit(df, table, staged, (mode, layout), metadata)
         finally:
             lock.unlink(missing_ok=True)
 
-    def _stage_and_commit(self, df, table: str, staged: Path, mode, metadata) -> None:
+    def _stage_and_commit(self, df, table: str, staged: Path, how, metadata) -> None:
         from pyspark.sql.pandas.types import to_arrow_schema
 
+        mode, layout = how
         try:
-            df.write.mode("error").parquet(str(staged))
+            _stage(df, staged, layout.partition_by)
             crash_point("lake.before_commit")
-            actions = [_add_action(f, staged.parent) for f in sorted(staged.glob("*.parquet"))]
+            actions = staged_actions(staged, layout)
             schema = to_arrow_schema(df.schema, timezone="UTC")
             with self.table_lock(table):
                 self.check_unchanged(table)
-                self._commit(table, actions, schema, mode, metadata)
+                self._commit(table, actions, schema, mode, metadata, layout)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise
 
-    def _commit(self, table: str, actions, schema, mode: WriteMode, metadata) -> None:
+    def _commit(self, table: str, actions, schema, mode: WriteMode, metadata, layout) -> None:
         from deltalake import CommitProperties, DeltaTable, Schema
         from deltalake.transaction import create_table_with_add_actions
 
         path = self.path(table)
         schema = Schema.from_arrow(schema)
         properties = CommitProperties(custom_metadata=resolved(metadata))
-        if (path / "_delta_log").is_dir():
+        columns = [layout.partition_by] if layout.partition_by else []
+        exists = (path / "_delta_log").is_dir()
+        if exists and mode == "append" and _partitioned_by(path) != columns:
+            raise LakeError(f"{table}: an append must keep the layout {_partitioned_by(path)}")
+        if exists and _partitioned_by(path) == columns:
             # built on the version this run read, so Delta's own conflict check applies too
             read = self.read_versions.get(table)
             base = DeltaTable(str(path), version=read if read is not None and read >= 0 else None)
+            if layout.replace is not None:  # this version's files of those partitions go
+                actions = [*removals(base, layout.replace), *actions]
+                mode = "append"
             base.create_write_transaction(
-                actions, mode=mode, schema=schema, commit_properties=properties
-            )
-        else:
+                actions, mode=mode, schema=schema, partition_by=columns or None,
+                commit_properties=properties,
+            )  # fmt: skip
+        else:  # a new table, or a whole overwrite that changes the layout
             create_table_with_add_actions(
-                str(path), schema, actions, mode=mode, commit_properties=properties
-            )
+                str(path), schema, actions, mode="overwrite" if exists else mode,
+                partition_by=columns or None, description=VALUES_IN_DATA if columns else None,
+                commit_properties=properties,
+            )  # fmt: skip
 
     def _merge(self, df: DataFrame, table: str, keys: list[str], metadata: dict[str, str]) -> None:
-        """delta-rs merges from Arrow on the driver: meant for small upserts (an interval's
-        changed rows), not for rewriting whole tables (``write`` does that)."""
-        from deltalake import CommitProperties, DeltaTable
+        """MERGE on the executors: the source rows become new files and the rows they replace
+        are marked deleted (deletion vectors), so no file of the table is rewritten."""
+        path = self.path(table)
+        if _partitioned_by(path):
+            raise LakeError(f"{table}: MERGE is for unpartitioned tables; replace partitions")
+        sweep_staging(path)
+        folder = f"part-{uuid.uuid4().hex}"
+        staged, lock = path / folder, path / f".{folder}.lock"
+        try:
+            with held(lock):
+                self._stage_and_merge(df, table, staged, keys, metadata)
+        finally:
+            lock.unlink(missing_ok=True)
 
-        source = df.toArrow()
-        predicate = " AND ".join(f"t.{key} = s.{key}" for key in keys)
-        with self.table_lock(table):
-            self.check_unchanged(table)
-            (
-                DeltaTable(str(self.path(table)))
-                .merge(
-                    source,
-                    predicate,
-                    source_alias="s",
-                    target_alias="t",
-                    error_on_type_mismatch=False,
-                    commit_properties=CommitProperties(custom_metadata=resolved(metadata)),
-                )
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
-            )
+    def _stage_and_merge(self, df, table: str, staged: Path, keys: list[str], metadata) -> None:
+        from deltalake import DeltaTable
+
+        try:
+            df.write.mode("error").parquet(str(staged))
+            crash_point("lake.before_commit")
+            added = [add_entry(a) for a in staged_actions(staged, Layout())]
+            source = self.spark.read.parquet(str(staged)).select(*keys)
+            mor.require_unique(source, keys, table)
+            with self.table_lock(table):
+                self.check_unchanged(table)
+                base = DeltaTable(str(self.path(table)))
+                files = base.file_uris()
+                mor.unique_names(files, table)
+                removed = mor.matched_rows(self.spark, _spark_schema(base), files, source, keys)
+                version = merge_commit(base, removed, added, resolved(metadata))
+                _require_files(self.path(table), version, len(files) + len(added))
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
 
 
 def sweep_staging(path: Path) -> list[Path]:
@@ -190,7 +239,37 @@ def _committed(path: Path, folder: str) -> bool:
     return any(f"/{folder}/" in uri for uri in DeltaTable(str(path)).file_uris())
 
 
-def _add_action(file: Path, table_path: Path) -> AddAction:
+def _stage(df: DataFrame, staged: Path, partition_by: str | None) -> None:
+    """Executors write the Parquet files; partitioned, one value per file, column kept."""
+    if partition_by is None:
+        df.write.mode("error").parquet(str(staged))
+        return
+    from pyspark.sql import functions as F
+
+    laid_out = df.withColumn(STAGING_COLUMN, F.col(partition_by))
+    laid_out.write.mode("error").partitionBy(STAGING_COLUMN).parquet(str(staged))
+
+
+def staged_actions(staged: Path, layout: Layout) -> list[AddAction]:
+    """Add actions of the staged files; a replace refuses a file outside its partitions."""
+    files = sorted(staged.rglob("*.parquet"))
+    if layout.partition_by is None:
+        return [_add_action(f, staged.parent, {}) for f in files]
+    column, actions = layout.partition_by, []
+    for file in files:
+        if pq.ParquetFile(file).metadata.num_rows == 0:
+            continue
+        value = file_partition(file, column)
+        if layout.replace is not None and not layout.replace.holds(value):
+            raise LakeError(
+                f"a row with {column} = {value!r} lies outside the partitions this write "
+                f"replaces ({layout.replace.describe()}); nothing was committed"
+            )
+        actions.append(_add_action(file, staged.parent, {column: value}))
+    return actions
+
+
+def _add_action(file: Path, table_path: Path, partition_values: dict) -> AddAction:
     from deltalake.transaction import AddAction
 
     stat = file.stat()
@@ -198,11 +277,29 @@ def _add_action(file: Path, table_path: Path) -> AddAction:
     return AddAction(
         path=str(file.relative_to(table_path)),
         size=stat.st_size,
-        partition_values={},
+        partition_values=partition_values,
         modification_time=int(stat.st_mtime * 1000),
         data_change=True,
         stats=json.dumps({"numRecords": rows}),
     )
+
+
+def _require_files(path: Path, version: int, expected: int) -> None:
+    """A MERGE keeps every data file and adds its own: fewer means a file entry was lost."""
+    from deltalake import DeltaTable
+
+    found = len(DeltaTable(str(path), version=version).file_uris())
+    if found != expected:
+        raise LakeError(
+            f"{path} version {version}: the MERGE left {found} data files where {expected} "
+            f"were expected; read version {version - 1} (time travel) until this is fixed"
+        )
+
+
+def _partitioned_by(path: Path) -> list[str]:
+    from deltalake import DeltaTable
+
+    return list(DeltaTable(str(path)).metadata().partition_columns)
 
 
 def _open(path: Path, version: int | None) -> DeltaTable:
@@ -229,14 +326,15 @@ def _unreadable(path: Path, version: int | None, exc: Exception) -> UnreadableTa
 def plain_parquet_gaps(table: DeltaTable) -> list[str]:
     """What reading ``table``'s data files as plain Parquet would get wrong; [] for nothing."""
     gaps = []
-    if columns := table.metadata().partition_columns:
+    columns = table.metadata().partition_columns
+    if columns and table.metadata().description != VALUES_IN_DATA:
         gaps.append(f"partition values of {', '.join(columns)}")
     if mode := _column_mapping(table):
         gaps.append(f"column mapping (mode {mode})")
     features = sorted(_reader_features(table) - PLAIN_READER_FEATURES)
     gaps += [f"reader feature {feature}" for feature in features]
-    if "deletionVectors" in _reader_features(table) and _has_deletion_vectors(table):
-        gaps.append("deletion vectors")
+    if columns and "deletionVectors" in _reader_features(table):
+        gaps.append("deletion vectors of a partitioned table")
     return gaps
 
 
@@ -247,12 +345,6 @@ def _reader_features(table: DeltaTable) -> set[str]:
 def _column_mapping(table: DeltaTable) -> str | None:
     mode = table.metadata().configuration.get("delta.columnMapping.mode", "none")
     return None if mode == "none" else mode
-
-
-def _has_deletion_vectors(table: DeltaTable) -> bool:
-    import pyarrow as pa
-
-    return pa.RecordBatchReader.from_stream(table.deletion_vectors()).read_all().num_rows > 0
 
 
 def _spark_schema(table: DeltaTable):

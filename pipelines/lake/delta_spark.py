@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.lake.base import TableEngine, WriteMode, resolved
+from pipelines.lake.base import Layout, TableEngine, WriteMode, resolved
 from pipelines.lake.errors import EngineUnavailableError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from pipelines.lake.partitions import Partitions
 
 DELTA_CLASS = "io.delta.tables.DeltaTable"
 
@@ -36,23 +38,28 @@ class DeltaSparkEngine(TableEngine):
             )
         super().__init__(spark, root)
 
-    def _read(self, path: Path, version: int | None) -> DataFrame:
+    def _read(self, path: Path, version: int | None, partitions: Partitions | None) -> DataFrame:
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
-        return reader.load(str(path))
+        rows = reader.load(str(path))
+        return rows if partitions is None else rows.filter(partitions.predicate())
 
-    def _write(self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str]) -> None:
+    def _write(
+        self, df: DataFrame, table: str, mode: WriteMode, metadata: dict[str, str], layout: Layout
+    ) -> None:
+        writer = df.write.format("delta").mode(mode)
+        writer = writer.option("userMetadata", json.dumps(resolved(metadata)))
+        if layout.partition_by:
+            writer = writer.partitionBy(layout.partition_by)
+        if layout.replace is not None:  # Delta refuses rows outside the predicate
+            writer = writer.option("replaceWhere", layout.replace.predicate())
+        else:
+            writer = writer.option("overwriteSchema", str(mode == "overwrite").lower())
         # Spark writes and commits in one job: the lock spans it, so no commit slips between
         with self.table_lock(table):
             self.check_unchanged(table)
-            (
-                df.write.format("delta")
-                .mode(mode)
-                .option("userMetadata", json.dumps(resolved(metadata)))
-                .option("overwriteSchema", str(mode == "overwrite").lower())
-                .save(str(self.path(table)))
-            )
+            writer.save(str(self.path(table)))
 
     def _merge(self, df: DataFrame, table: str, keys: list[str], metadata: dict[str, str]) -> None:
         from delta.tables import DeltaTable

@@ -94,12 +94,13 @@ def recommend_grid(
     weights: Sequence[float],
 ) -> DataFrame:
     """Lazy (user_id, rank, item_id, score, weight): the top ``users_top_n`` per user at each
-    blend weight, every item scored once per user; the caller removes ``staging``."""
+    blend weight, every item scored once per user from key blocks of ``item_block_rows``
+    staged under ``staging`` (the caller removes it)."""
     items, cfg = scoring.items, scoring.cfg
     n_items = items.count()
     if n_items == 0:  # nothing to recommend
         return users.sparkSession.createDataFrame([], GRID_RECS_SCHEMA)
-    blocks = stage_keys(items, staging, block_rows=n_items, total=n_items)
+    blocks = stage_keys(items, staging, block_rows=cfg.item_block_rows, total=n_items)
     inputs = user_inputs(users, events, cooc, scoring.clusters, cfg.recent_items)
     parts = max(users.sparkSession.sparkContext.defaultParallelism, 1)
     udf = blend_udf(blocks, list(weights), cfg.users_top_n, scoring.threads)

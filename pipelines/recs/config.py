@@ -20,6 +20,9 @@ class RecsConfig(BaseModel):
     # fewer users with two or more events than this: no tuning, w = 0.9
     blend_min_users: int = Field(default=20, ge=1)
     recent_items: int = Field(default=5, ge=1)  # the user's latest items that vote
+    # user recs score the items in staged blocks of this many rows; a task holds one block
+    # of item vectors and 256 users x item_block_rows scores at a time
+    item_block_rows: int = Field(default=16384, ge=1)
 
     @field_validator("blend_grid")
     @classmethod

@@ -1,5 +1,6 @@
 """Exact top-k cosine search inside Spark tasks: the key vectors are staged once as blocks
-(``vectors.blocks``) every executor reads, then each task scores a block of queries.
+(``vectors.blocks``) every executor reads, then each task scores a block of queries
+(``vectors.ann`` queries an index built from the same blocks, through the same blocking).
 
 One set-up for every caller (the neighbour graph, drift sentinels, user recs): keys staged
 under the folder the caller names (``[neighbors] staging_dir`` where set).
@@ -78,6 +79,18 @@ def rechunked(run, rows: int):
     return lambda batches: run(regroup(batches))
 
 
+def map_query_blocks(
+    queries: DataFrame, run, query_block_rows: int, total: int | None = None
+) -> DataFrame:
+    """Lazy (item_id, rank, neighbor_id, score) of ``run``, a mapInPandas function of blocks
+    of ``query_block_rows`` (item_id, vector) rows, spread over at least every core."""
+    spark = queries.sparkSession
+    total = queries.count() if total is None else total
+    parts = max(spark.sparkContext.defaultParallelism, math.ceil(total / query_block_rows))
+    blocked = queries.select("item_id", "vector").repartition(parts)
+    return blocked.mapInPandas(rechunked(run, query_block_rows), GRAPH_SCHEMA)
+
+
 def top_k(
     queries: DataFrame,
     blocks: list[KeyBlock],
@@ -88,8 +101,4 @@ def top_k(
 ) -> DataFrame:
     """Lazy (item_id, rank, neighbor_id, score): each query's k best keys by cosine, never
     itself; the blocks must stay on disk until the result is written or collected."""
-    spark = queries.sparkSession
-    total = queries.count() if total is None else total
-    parts = max(spark.sparkContext.defaultParallelism, math.ceil(total / query_block_rows))
-    run = rechunked(top_k_udf(blocks, k, threads), query_block_rows)
-    return queries.select("item_id", "vector").repartition(parts).mapInPandas(run, GRAPH_SCHEMA)
+    return map_query_blocks(queries, top_k_udf(blocks, k, threads), query_block_rows, total)

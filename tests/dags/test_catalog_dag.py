@@ -13,6 +13,7 @@ from helpers.fake_spark import fake_spark_submit, spark_calls
 
 from pipelines.cli.demo import SAMPLE_TEMPLATE
 from pipelines.datasets.sample import generate_sample
+from pipelines.lake.arrow import table_dataset
 from pipelines.runtime.context import safe_run_id
 
 pytestmark = pytest.mark.slow
@@ -77,7 +78,7 @@ def test_dag_test_runs_the_pipeline(tmp_path):
     result = dag_test(env, "user_events")
     assert result["state"] == "success", result
     assert set(result["tasks"].values()) == {"success"}
-    users = DeltaTable(str(tmp_path / "lake/embeddings/users")).to_pyarrow_table()
+    users = table_dataset(tmp_path / "lake/embeddings/users").to_table()
     assert users.num_rows == 10  # the sample's users
     client = QdrantClient(path=str(tmp_path / "lake/qdrant"))
     served = {a.alias_name: a.collection_name for a in client.get_aliases().aliases}

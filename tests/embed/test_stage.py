@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,6 +166,7 @@ def test_failure_before_commit_leaves_previous_version(embedded, catalog, monkey
         raise RuntimeError("injected failure before commit")
 
     monkeypatch.setattr(type(lake.lake), "_commit", failing_commit)
+    monkeypatch.setattr("pipelines.lake.delta_rs.merge_commit", failing_commit)
     lake.write_source(make_catalog(3, start=500).pipe(lambda new: pd.concat([catalog, new])))
     with pytest.raises(RuntimeError, match="injected"):
         lake.run()
@@ -184,3 +187,49 @@ def test_missing_column_is_named_and_nothing_written(lake, catalog):
     with pytest.raises(SourceError, match=r"no column 'brand'.*columns are 'item_id', 'title'"):
         lake.run()
     assert not lake.lake.exists(CATALOG_EMBEDDINGS)
+
+
+def _data_files(lake) -> dict[str, int]:
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(lake.lake.path(CATALOG_EMBEDDINGS)))
+    return {uri: Path(uri.removeprefix("file://")).stat().st_size for uri in table.file_uris()}
+
+
+def test_a_small_change_merges_without_rewriting_the_table(embedded, catalog):
+    lake, _ = embedded
+    before, state = _data_files(lake), lake.table()
+    changed = catalog[catalog.item_id != "I0003"].copy()
+    changed.loc[changed.item_id.isin(["I0010", "I0011"]), "title"] = "Completely new title"
+    changed.loc[changed.item_id == "I0012", "price"] = "999"  # payload only
+    new_item = changed.iloc[[0]].assign(item_id="NEW1", title="A brand new thing")
+    lake.write_source(pd.concat([changed, new_item]))
+    result = lake.run()
+    assert (result.embedded, result.tombstoned) == (3, 1)
+    assert lake.lake.history(CATALOG_EMBEDDINGS)[0].operation == "MERGE"
+    after = _data_files(lake)
+    assert set(before) <= set(after)  # no file rewritten
+    added = sum(size for uri, size in after.items() if uri not in before)
+    assert added <= 0.15 * sum(before.values())
+    table = lake.table()
+    assert len(table) == len(state) + 1  # one new item; the tombstone replaced its row
+    assert set(table.index[table.run_id == "run-2"]) == {"I0003", "I0010", "I0011", "NEW1"}
+    assert table.loc["I0003", "is_deleted"] and table.loc["I0003", "vector"] is None
+    assert "999" in table.loc["I0012", "payload"]
+    np.testing.assert_allclose(table.loc["I0012", "vector"], state.loc["I0012", "vector"])
+    unchanged = state.index.difference(["I0003", "I0010", "I0011", "I0012"])
+    pd.testing.assert_frame_equal(
+        table.loc[unchanged].sort_index(), state.loc[unchanged].sort_index()
+    )
+    assert len(lake.table(version=0)) == len(state)  # time travel still has the old rows
+
+
+def test_a_large_change_rewrites_the_table(embedded, catalog):
+    lake, _ = embedded
+    before = _data_files(lake)
+    changed = catalog.copy()
+    changed.loc[changed.index[:50], "title"] = "Retitled"
+    lake.write_source(changed)
+    assert lake.run().embedded == 50
+    assert lake.lake.history(CATALOG_EMBEDDINGS)[0].operation != "MERGE"
+    assert not set(before) & set(_data_files(lake))

@@ -60,3 +60,17 @@ def _toml(value) -> str:
     if isinstance(value, int | float):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_error(folder: Path, text: str) -> str:
+    """The message load_settings fails with on a pipelines.toml holding ``text``."""
+    from pipelines.config import load_settings
+    from pipelines.errors import ConfigError
+
+    path = folder / "pipelines.toml"
+    path.write_text(text)
+    try:
+        load_settings(path)
+    except ConfigError as exc:
+        return str(exc)
+    raise AssertionError(f"no ConfigError for {text!r}")

@@ -26,9 +26,10 @@ def _frame(spark, vectors: np.ndarray):
 def test_graph_equals_brute_force(spark, tmp_path, query_rows, key_rows):
     vectors, k = _unit_vectors(101), 5
     cfg = NeighborsConfig(k=k, query_block_rows=query_rows, key_block_rows=key_rows)
-    graph, blocks = neighbor_graph(_frame(spark, vectors), cfg, tmp_path / "stage")
-    got = graph.toPandas().sort_values(["item_id", "rank"])
-    assert sum(b.rows for b in blocks) == 101 and len(got) == 101 * k
+    graph = neighbor_graph(_frame(spark, vectors), cfg, tmp_path / "stage")
+    got = graph.rows.toPandas().sort_values(["item_id", "rank"])
+    assert graph.method == "exact"  # "auto" below ann_min_items
+    assert sum(b.rows for b in graph.blocks) == 101 and len(got) == 101 * k
     scores = vectors @ vectors.T
     np.fill_diagonal(scores, -np.inf)  # an item is never its own neighbour
     expected = np.argsort(-scores, axis=1)[:, :k]
@@ -40,8 +41,8 @@ def test_graph_equals_brute_force(spark, tmp_path, query_rows, key_rows):
 
 def test_k_larger_than_catalog_returns_every_other_item(spark, tmp_path):
     cfg = NeighborsConfig(k=10, query_block_rows=2, key_block_rows=2)
-    graph, _ = neighbor_graph(_frame(spark, _unit_vectors(4)), cfg, tmp_path / "stage")
-    got = graph.toPandas()
+    graph = neighbor_graph(_frame(spark, _unit_vectors(4)), cfg, tmp_path / "stage")
+    got = graph.rows.toPandas()
     assert got.groupby("item_id").size().tolist() == [3, 3, 3, 3]
     assert not (got.item_id == got.neighbor_id).any()
 

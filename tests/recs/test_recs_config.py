@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers.data import config_error
 
 from pipelines.config import load_settings
 from pipelines.errors import ConfigError
@@ -26,9 +27,13 @@ def test_the_blend_is_tuned_by_default_on_the_default_grid():
     ],
 )
 def test_a_bad_grid_is_refused_naming_the_key(tmp_path, grid, message):
+    error = config_error(tmp_path, f"[recs]\nblend_grid = {grid}\n")
+    assert "recs.blend_grid" in error and message in error
+
+
+def test_user_recs_read_items_in_blocks_of_a_configured_size(tmp_path):
+    assert RecsConfig().item_block_rows == 16384
     config = tmp_path / "pipelines.toml"
-    config.write_text(f"[recs]\nblend_grid = {grid}\n")
-    with pytest.raises(ConfigError) as caught:
+    config.write_text("[recs]\nitem_block_rows = 0\n")
+    with pytest.raises(ConfigError, match="recs.item_block_rows"):
         load_settings(config)
-    assert "recs.blend_grid" in str(caught.value)
-    assert message in str(caught.value)

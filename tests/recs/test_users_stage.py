@@ -63,3 +63,14 @@ def test_too_few_users_fall_back_to_the_default_weight(lake):
     details = _recs_users(lake, blend_min_users=USERS + 1)
     assert details["cooccurrence_weight"] == 0.9
     assert details["blend_source"] == "default (too few users to tune)"
+
+
+def test_items_scored_in_several_blocks_give_the_recs_of_one_block(lake):
+    def recs(**blocks) -> pd.DataFrame:
+        _recs_users(lake, cooccurrence_weight=0.4, **blocks)
+        table = lake.ctx.lake.read(USER_RECS).toPandas()
+        return table.sort_values(["user_id", "rank"]).reset_index(drop=True)
+
+    one, several = recs(item_block_rows=40), recs(item_block_rows=7)  # 40 items: 6 blocks
+    assert several[["user_id", "rank", "item_id"]].equals(one[["user_id", "rank", "item_id"]])
+    assert (several["score"] - one["score"]).abs().max() < 1e-5

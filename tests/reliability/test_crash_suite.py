@@ -67,10 +67,12 @@ def _served_matches_a_published_version(folder: Path) -> None:
     """The alias serves exactly the live rows of the version published last, nothing else."""
     from deltalake import DeltaTable
 
+    from pipelines.lake.arrow import table_dataset
+
     history = DeltaTable(str(folder / "lake/publish/history")).to_pandas()
     last = history.sort_values("published_at").iloc[-1]
-    table = DeltaTable(str(folder / "lake/embeddings/catalog"), version=int(last.table_version))
-    live = table.to_pandas().query("is_deleted == False").set_index("item_id")
+    rows = table_dataset(folder / "lake/embeddings/catalog", int(last.table_version)).to_table()
+    live = rows.to_pandas().query("is_deleted == False").set_index("item_id")
     client = QdrantClient(path=str(folder / "lake/qdrant"))
     try:
         [alias] = [a for a in client.get_aliases().aliases if a.alias_name == "catalog"]
@@ -86,9 +88,10 @@ def _converged(folder: Path, catalog: pd.DataFrame) -> None:
     """A plain re-run succeeds and leaves one live row per source id, served as such."""
     done = _run(folder, PUBLISH)
     assert done.returncode == 0, done.stderr[-3000:]
-    from deltalake import DeltaTable
+    from pipelines.lake.arrow import table_dataset
 
-    table = DeltaTable(str(folder / "lake/embeddings/catalog")).to_pandas()
+    # deletion vectors: deltalake's to_pandas refuses them, its scan applies them
+    table = table_dataset(folder / "lake/embeddings/catalog").to_table().to_pandas()
     live = table.query("is_deleted == False")
     assert sorted(live.item_id) == sorted(catalog.item_id) and live.item_id.is_unique
     _served_matches_a_published_version(folder)
