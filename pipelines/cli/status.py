@@ -23,8 +23,11 @@ def lake_tables(root: Path) -> list[tuple[str, int, int, str]]:
     for log in sorted(root.glob("**/_delta_log")):
         table = DeltaTable(str(log.parent))
         run_id = table.history(1)[0].get("run_id", "")
-        dataset = table_dataset(log.parent)
-        live = ~pc.field("is_deleted") if "is_deleted" in dataset.schema.names else None
+        names = [field.name for field in table.schema().fields]
+        tombstones = "is_deleted" in names
+        # a counted column only: a table with deletion vectors is read into memory
+        dataset = table_dataset(log.parent, columns=["is_deleted"] if tombstones else names[:1])
+        live = ~pc.field("is_deleted") if tombstones else None
         rows = dataset.count_rows(filter=live)
         found.append((str(log.parent.relative_to(root)), table.version(), rows, run_id))
     return found

@@ -9,9 +9,11 @@ if TYPE_CHECKING:
     import pyarrow.dataset as ds
 
 
-def table_dataset(path: Path, version: int | None = None) -> ds.Dataset:
+def table_dataset(
+    path: Path, version: int | None = None, columns: list[str] | None = None
+) -> ds.Dataset:
     """A table version as a pyarrow dataset: deltalake's own where it reads the table, else
-    its scan (which applies deletion vectors), held in memory."""
+    its scan (which applies deletion vectors) of ``columns`` (None: all), held in memory."""
     import pyarrow as pa
     import pyarrow.dataset as ds
     from deltalake import DeltaTable
@@ -20,5 +22,7 @@ def table_dataset(path: Path, version: int | None = None) -> ds.Dataset:
     if "deletionVectors" not in set(table.protocol().reader_features or ()):
         return table.to_pyarrow_dataset()
     schema = pa.schema(table.schema().to_arrow())
+    if columns is not None:
+        schema = pa.schema([schema.field(name) for name in columns])
     rows = pa.RecordBatchReader.from_stream(table.scan(columns=schema.names)).cast(schema)
     return ds.dataset(rows.read_all())

@@ -81,21 +81,15 @@ class DeltaRsEngine(TableEngine):
     def _read(self, path: Path, version: int | None, partitions: Partitions | None) -> DataFrame:
         table = _open(path, version)
         gaps = plain_parquet_gaps(table)
+        schema = _spark_schema(table)
         if not gaps:
             files = table.file_uris() if partitions is None else partition_files(table, partitions)
-            if "deletionVectors" in _reader_features(table):
-                deleted = deleted_rows(table)
-                return mor.without_deleted(self.spark, _spark_schema(table), files, deleted)
-            return self._parquet(_spark_schema(table), files)
+            deleted = deleted_rows(table) if "deletionVectors" in _reader_features(table) else {}
+            return mor.without_deleted(self.spark, schema, files, deleted)
         log.info("reading %s through deltalake's scan: its files lack %s", path, "; ".join(gaps))
-        folder = self._snapshot(table, path)
-        rows = self._parquet(_spark_schema(table), sorted(map(str, folder.glob("*.parquet"))))
+        copied = sorted(map(str, self._snapshot(table, path).glob("*.parquet")))
+        rows = mor.without_deleted(self.spark, schema, copied, {})
         return rows if partitions is None else rows.filter(partitions.predicate())
-
-    def _parquet(self, schema, files: list[str]) -> DataFrame:
-        if not files:
-            return self.spark.createDataFrame([], schema)
-        return self.spark.read.schema(schema).parquet(*files)
 
     def _snapshot(self, table: DeltaTable, path: Path) -> Path:
         """The rows of ``table`` as Parquet under the lake root, copied once per process."""
