@@ -9,21 +9,20 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.datasets.febrl import read_gold_pairs
 from pipelines.dedup import probabilistic as fs
+from pipelines.dedup.clustering import spark_clusters
 from pipelines.dedup.probabilistic import SCORED
 from pipelines.dedup.scoring import score_pairs_udf
 from pipelines.errors import InputError
 from pipelines.io.ids import id_column
 from pipelines.io.sources import read_configured
-from pipelines.methods.clusters import CLUSTER_SCHEMA, cluster_rows
 from pipelines.runtime.context import RunContext, StageResult
 from pipelines.runtime.faults import crash_point
-from pipelines.runtime.reads import previous_clusters, validated_rows
+from pipelines.runtime.reads import previous_cluster_rows, validated_rows
 from pipelines.tables import DEDUP_CLUSTERS, DEDUP_PAIRS, NEIGHBORS, require
 
 log = logging.getLogger(__name__)
@@ -143,60 +142,55 @@ def score_pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
 
 
 def _pairs(ctx: RunContext, candidates: DataFrame, fields: DataFrame):
-    """Score and commit the pairs; (matches, text lengths of matched items, pairs read back)."""
-    cached = ()
-    try:
-        pairs, cached = score_pairs(ctx, candidates, fields)
-        pairs = pairs.withColumn("run_id", F.lit(ctx.run_id))
-        # pairs first: readers take the pairs of the run that wrote the current clusters
-        pairs_version = ctx.lake.write(pairs, DEDUP_PAIRS, ctx.run_id)
-        crash_point("dedup.between_commits")
-        written = ctx.lake.read(DEDUP_PAIRS, pairs_version)
-        accepted = written.filter(F.col("decision") == "match").select("a", "b", "match_score")
-        matches = [(r.a, r.b, float(r.match_score)) for r in accepted.collect()]
-        in_pairs = {item for a, b, _ in matches for item in (a, b)}
-        members = ctx.spark.createDataFrame([(i,) for i in sorted(in_pairs)], "item_id string")
-        lengths = {
-            r.item_id: r.text_length
-            for r in fields.join(members, "item_id", "left_semi").select("item_id", "text_length")
-            .collect()
-        }  # fmt: skip
-    finally:
-        for frame in (fields, *cached):
-            frame.unpersist()
-    return matches, lengths, written
+    """Score and commit the pairs; the committed pairs read back, and what to unpersist."""
+    pairs, cached = score_pairs(ctx, candidates, fields)
+    pairs = pairs.withColumn("run_id", F.lit(ctx.run_id))
+    # pairs first: readers take the pairs of the run that wrote the current clusters
+    version = ctx.lake.write(pairs, DEDUP_PAIRS, ctx.run_id)
+    crash_point("dedup.between_commits")
+    return ctx.lake.read(DEDUP_PAIRS, version), cached
 
 
-def size_distribution(clusters: pd.DataFrame) -> dict[str, int]:
+def _clusters(ctx: RunContext, written: DataFrame, fields: DataFrame) -> int:
+    """Cluster the accepted pairs on the executors and commit ``dedup/clusters``."""
+    accepted = written.filter(F.col("decision") == "match").select("a", "b", "match_score")
+    lengths = fields.select("item_id", "text_length")
+    strong = ctx.settings.dedup.strong_threshold()
+    clusters = spark_clusters(accepted, lengths, previous_cluster_rows(ctx), strong)
+    frame = clusters.withColumn("run_id", F.lit(ctx.run_id))
+    return ctx.lake.write(frame, DEDUP_CLUSTERS, ctx.run_id)
+
+
+def size_distribution(clusters: DataFrame) -> dict[str, int]:
     """Cluster size -> how many clusters have it."""
-    sizes = clusters.groupby("cluster_id").size().value_counts().sort_index()
-    return {str(size): int(n) for size, n in sizes.items()}
+    sizes = clusters.groupBy("cluster_id").count().groupBy("count").count()
+    return {str(size): int(n) for size, n in sorted(sizes.collect())}
 
 
 def dedup_catalog(ctx: RunContext) -> StageResult:
     cfg = ctx.settings.dedup
     require(ctx.lake, NEIGHBORS, "dedup")
     candidates = candidate_pairs(ctx.lake.read(NEIGHBORS), cfg.cosine_threshold)
+    cached = ()
     with ctx.workdir("sources", "dedup") as workdir:
         fields = record_fields(ctx, cfg.field_names(), workdir).persist()
-        matches, lengths, written = _pairs(ctx, candidates, fields)
-    clusters = cluster_rows(matches, cfg.strong_threshold(), lengths, previous_clusters(ctx))
-    frame = ctx.spark.createDataFrame(clusters, CLUSTER_SCHEMA).withColumn(
-        "run_id", F.lit(ctx.run_id)
-    )
-    version = ctx.lake.write(frame, DEDUP_CLUSTERS, ctx.run_id)
+        try:
+            written, cached = _pairs(ctx, candidates, fields)
+            version = _clusters(ctx, written, fields)
+        finally:
+            for frame in (fields, *cached):
+                frame.unpersist()
     n_pairs = written.count()
-    log.info(
-        "dedup: %d candidate pairs, %d matches, %d clusters",
-        n_pairs,
-        len(matches),
-        clusters.cluster_id.nunique(),
-    )
+    matches = written.filter(F.col("decision") == "match").count()
+    sizes = size_distribution(ctx.lake.read(DEDUP_CLUSTERS, version))
+    clusters = sum(sizes.values())
+    clustered = sum(int(size) * n for size, n in sizes.items())
+    log.info("dedup: %d candidate pairs, %d matches, %d clusters", n_pairs, matches, clusters)
     return StageResult(
         stage="dedup",
         rows_read=n_pairs,
         table_version=version,
-        details={"matches": len(matches), "clusters": int(clusters.cluster_id.nunique()),
-                 "clustered_items": len(clusters), "cluster_sizes": size_distribution(clusters),
+        details={"matches": matches, "clusters": clusters, "clustered_items": clustered,
+                 "cluster_sizes": sizes,
                  "scoring": "fellegi-sunter" if cfg.learned else "weighted mean"},
     )  # fmt: skip

@@ -113,7 +113,8 @@ def _update(ctx: RunContext, spec: BackendSpec, prepared: DataFrame, rejected: d
             return result
         to_embed = classified.filter(F.col("_status").isin("new", "changed"))
         if _merges(result, statuses, expected, ctx.lake.deleted_fraction(CATALOG_EMBEDDINGS)):
-            changed = payload_rows(classified).unionByName(new_tombstones(classified, ctx.run_id))
+            changed = payload_rows(classified, previous)
+            changed = changed.unionByName(new_tombstones(classified, ctx.run_id))
             result.table_version = _commit(
                 ctx, spec, to_embed, result.embedded, expected, changed, merge=True
             )
@@ -234,7 +235,7 @@ def _carried_rows(
     tombstones, new and old."""
     old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
     return (
-        kept_rows(classified)
+        kept_rows(classified, previous)
         .unionByName(new_tombstones(classified, run_id))
         .unionByName(shaped(old_tombstones))
     )

@@ -40,7 +40,9 @@ SCHEMA = StructType(
 COLUMNS = SCHEMA.fieldNames()
 
 
-PRIOR = [f"_prev_{name}" for name in COLUMNS]
+# what classify carries of the current rows: all but the vector, fetched only for rows that
+# keep theirs (a change of 1% must not shuffle the other 99% of the vectors)
+NARROW = [name for name in COLUMNS if name not in ("vector", "is_deleted")]
 
 
 REASONS = ("null_id", "duplicate_id", "duplicate_row", "empty_text")
@@ -95,7 +97,7 @@ def classify(valid: DataFrame, previous: DataFrame, held: DataFrame | None = Non
     new | changed (re-embed), same | payload (keep the vector), held (an id whose source
     rows conflict: keep its last good row), deleted (tombstone). ``held`` has ``_held_id``."""
     live = previous.filter(~F.col("is_deleted"))
-    prior = live.select(*[F.col(c).alias(p) for c, p in zip(COLUMNS, PRIOR, strict=True)])
+    prior = live.select(*[F.col(name).alias(f"_prev_{name}") for name in NARROW])
     joined = valid.join(prior, valid["item_id"] == prior["_prev_item_id"], "full_outer")
     if held is None:
         held = previous.sparkSession.createDataFrame([], "_held_id string")
@@ -118,22 +120,39 @@ def _prior(names: tuple[str, ...]) -> dict[str, Column]:
 _CARRIED = ("model_id", "vector", "embedded_at", "run_id")
 
 
-def kept_rows(classified: DataFrame) -> DataFrame:
-    rows = classified.filter(F.col("_status").isin("same", "payload"))
-    kept = shaped(rows, **_prior(_CARRIED), is_deleted=F.lit(False))
-    held = classified.filter(F.col("_status") == "held")
-    return kept.unionByName(shaped(held, **_prior(tuple(COLUMNS))))
+def _with_vectors(rows: DataFrame, previous: DataFrame) -> DataFrame:
+    """``rows`` (classified) with ``_prev_vector``, the vector each holds in ``previous``."""
+    vectors = previous.filter(~F.col("is_deleted")).select(
+        F.col("item_id").alias("_prev_item_id"), F.col("vector").alias("_prev_vector")
+    )
+    return rows.join(vectors, "_prev_item_id")
 
 
-def payload_rows(classified: DataFrame) -> DataFrame:
+def kept_rows(classified: DataFrame, previous: DataFrame) -> DataFrame:
+    """Rows that keep their vector: unchanged text (payload new or not), and held ids."""
+    status = F.col("_status")
+    rows = _with_vectors(classified.filter(status.isin("same", "payload", "held")), previous)
+    kept = shaped(rows.filter(status != "held"), **_prior(_CARRIED), is_deleted=F.lit(False))
+    held = shaped(
+        rows.filter(status == "held"),
+        **_prior(tuple(NARROW)),
+        vector=F.col("_prev_vector"),
+        is_deleted=F.lit(False),
+    )
+    return kept.unionByName(held)
+
+
+def payload_rows(classified: DataFrame, previous: DataFrame) -> DataFrame:
     """Rows whose payload alone changed: the new payload with the vector they had."""
-    rows = classified.filter(F.col("_status") == "payload")
+    rows = _with_vectors(classified.filter(F.col("_status") == "payload"), previous)
     return shaped(rows, **_prior(_CARRIED), is_deleted=F.lit(False))
 
 
 def new_tombstones(classified: DataFrame, run_id: str) -> DataFrame:
     rows = classified.filter(F.col("_status") == "deleted")
-    return tombstone(shaped(rows, **_prior(tuple(COLUMNS))), run_id)
+    no_vector = F.lit(None).cast(ArrayType(FloatType()))
+    prior = shaped(rows, **_prior(tuple(NARROW)), vector=no_vector, is_deleted=F.lit(False))
+    return tombstone(prior, run_id)
 
 
 def shaped(rows: DataFrame, **overrides: Column) -> DataFrame:

@@ -6,9 +6,16 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.embed.errors import UsersInputError
-from pipelines.embed.events import in_interval, ingest_events, run_window
+from pipelines.embed.events import (
+    EVENT_DATE,
+    in_interval,
+    ingest_events,
+    run_window,
+    window_dates,
+)
 from pipelines.encoder.auto import resolve_backend
 from pipelines.encoder.udf import embedding_column
+from pipelines.lake.partitions import Partitions
 from pipelines.methods.user_vectors import user_vectors
 from pipelines.runtime.context import RunContext, StageResult
 from pipelines.runtime.reads import live_model_id, live_vectors, validated_version
@@ -35,9 +42,7 @@ def embed_events(ctx: RunContext) -> StageResult:
     in it (over their whole history) and MERGE them into the users table."""
     counts = ingest_events(ctx)
     events = ctx.lake.read(EVENTS)
-    window = run_window(ctx)
-    touched = events.filter(in_interval(F.col("event_time"), window)).select("user_id")
-    history = events.join(touched.distinct(), "user_id")
+    history = events if ctx.interval is None else touched_history(ctx, events)
     catalog_version = validated_version(ctx)
     items = live_vectors(ctx, catalog_version)
     model_id = live_model_id(ctx.lake, catalog_version)
@@ -45,7 +50,11 @@ def embed_events(ctx: RunContext) -> StageResult:
     fresh = user_vectors(history, items, ctx.settings.users, texts).select(
         "*", F.lit(model_id or "").alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
-    metadata = {EXPECTED_LIVE_ROWS: count_expected_users(events, items)}
+    if ctx.interval is None or not ctx.lake.exists(USER_EMBEDDINGS):
+        expected = count_expected_users(events, items)
+    else:
+        expected = count_merged_users(ctx, history, items)
+    metadata = {EXPECTED_LIVE_ROWS: expected}
     if ctx.interval is None:  # every event was read: the table is rebuilt
         version = ctx.lake.write(fresh, USER_EMBEDDINGS, ctx.run_id, metadata=metadata)
     else:  # only the interval's users change: one MERGE by user_id
@@ -60,6 +69,25 @@ def embed_events(ctx: RunContext) -> StageResult:
         table_version=version,
         details={"events": counts, "interval": [str(t) for t in ctx.interval or ()]},
     )
+
+
+def touched_history(ctx: RunContext, events: DataFrame) -> DataFrame:
+    """All the events of the users with events in the run's window (found in the window's
+    days alone; adaptive execution broadcasts them when few, as an hour's users are)."""
+    window = run_window(ctx)
+    days = Partitions.of(EVENT_DATE, window_dates(window))
+    rows = ctx.lake.read(EVENTS, partitions=days)
+    touched = rows.filter(in_interval(F.col("event_time"), window)).select("user_id").distinct()
+    return events.join(touched, "user_id")
+
+
+def count_merged_users(ctx: RunContext, history: DataFrame, items: DataFrame) -> int:
+    """The rows an interval run's MERGE must leave: the users the table held before it, and
+    the touched users with a clean event on a live item (counted from the inputs, not the
+    result, so a MERGE that loses rows fails validation)."""
+    before = ctx.lake.read(USER_EMBEDDINGS).select("user_id")
+    fresh = history.select("user_id", "item_id").join(items.select("item_id"), "item_id")
+    return before.unionByName(fresh.select("user_id")).distinct().count()
 
 
 def count_expected_users(events: DataFrame, items: DataFrame) -> int:

@@ -54,7 +54,11 @@ def linked_groups(matches: Iterable[tuple[str, str, float]], strong: float) -> l
 
 
 def _new_id(seed: str, used: set[str]) -> str:
-    base = f"dup-{hashlib.sha1(seed.encode()).hexdigest()[:12]}"
+    return next_free_id(f"dup-{hashlib.sha1(seed.encode()).hexdigest()[:12]}", used)
+
+
+def next_free_id(base: str, used: set[str]) -> str:
+    """``base``, else ``base-2``, ``base-3``, ... : the first not in ``used``."""
     candidate, n = base, 1
     while candidate in used:
         n += 1

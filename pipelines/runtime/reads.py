@@ -58,6 +58,13 @@ def previous_clusters(ctx: RunContext) -> dict[str, str]:
     return {row.item_id: row.cluster_id for row in rows}
 
 
+def previous_cluster_rows(ctx: RunContext) -> DataFrame:
+    """item_id, cluster_id of the current ``dedup/clusters`` (empty before the first run)."""
+    if not ctx.lake.exists(DEDUP_CLUSTERS):
+        return ctx.spark.createDataFrame([], "item_id string, cluster_id string")
+    return ctx.lake.read(DEDUP_CLUSTERS).select("item_id", "cluster_id")
+
+
 def current_pairs(lake) -> DataFrame:
     """``dedup/pairs`` as decided by the run that wrote the current ``dedup/clusters``: a
     run killed between its two commits leaves newer pairs that no clusters reflect yet."""
