@@ -9,12 +9,15 @@ STAMP := $(VENV)/.installed
 # (braces: pip's own failure still fails the recipe under pipefail; grep's "no lines" does not)
 QUIET_PIP := { grep -v "is neither a file nor a directory" || true; }
 
+SAMPLE := data/generated/sample
 # Airflow for `make demo` and `make airflow`: SQLite metadata in .airflow/ (git-ignored)
 AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False PIPELINES_CONFIG=$(CURDIR)/pipelines.example.toml \
 	AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "local[*]"}' \
-	PATH=$(CURDIR)/$(BIN):$$PATH HF_HUB_OFFLINE=1
-SAMPLE := data/generated/sample
+	AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False \
+	PATH=$(CURDIR)/$(BIN):$$PATH HF_HUB_OFFLINE=1 \
+	PIPELINES__EVALUATE__DEDUP_GOLD=$(CURDIR)/$(SAMPLE)/planted_pairs.csv
+DAGS := catalog_embeddings recs_and_dedup user_events
 
 .PHONY: setup demo demo-data airflow test lint format bench check-java clean
 
@@ -41,16 +44,18 @@ $(STAMP): pyproject.toml
 demo-data: setup
 	$(BIN)/python -m pipelines.datasets.sample --out $(SAMPLE) > /dev/null
 
-# The whole pipeline through Airflow (`airflow dags test`), then what it produced.
+# The whole product through Airflow: `airflow dags test` of each DAG in turn, one line per task
+# as it starts and ends (each DAG's whole output in .airflow/demo-<dag>.log), then a tour of
+# what it made; the tour also copies the settings to ./pipelines.toml for the CLI.
 demo: demo-data
 	mkdir -p .airflow
 	$(AIRFLOW_ENV) $(BIN)/airflow db migrate > .airflow/migrate.log 2>&1 || \
 	  { tail -50 .airflow/migrate.log; exit 1; }
-	$(AIRFLOW_ENV) $(BIN)/airflow dags test catalog_embeddings > .airflow/demo-dag-test.log 2>&1 || \
-	  { tail -50 .airflow/demo-dag-test.log; exit 1; }
-	@grep -o "Marking run .* successful" .airflow/demo-dag-test.log | tail -1
-	HF_HUB_OFFLINE=1 $(BIN)/pipelines status --config pipelines.example.toml \
-	  --query "waterproof hiking jacket"
+	@for dag in $(DAGS); do \
+	  $(AIRFLOW_ENV) PYTHONUNBUFFERED=1 $(BIN)/airflow dags test $$dag 2>&1 | \
+	    $(BIN)/python -m pipelines.cli.demo_progress $$dag --log .airflow/demo-$$dag.log || exit 1; \
+	done
+	@HF_HUB_OFFLINE=1 $(BIN)/pipelines tour --config pipelines.example.toml
 
 # airflow standalone: UI on http://localhost:8080 with the project's DAGs
 airflow: demo-data

@@ -53,7 +53,7 @@ def run_demo(dataset: str, work: Path, stages: list[str] | None) -> Path:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
         raise SystemExit(f"{dataset}: the demo failed with exit code {done.returncode}")
     print(f"{dataset}: done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    return folder / "lakehouse" / "reports"
+    return folder / "data" / dataset / "lakehouse" / "reports"  # each dataset's own lake
 
 
 def dedup_row(dataset: str, reports: Path) -> dict:

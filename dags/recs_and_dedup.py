@@ -5,9 +5,11 @@ After each version of the catalog embeddings that passed validation (the asset
 `embeddings_catalog_validated`): build the exact top-k neighbour graph (and its outliers),
 cluster near-duplicates, derive item-to-item recommendations, then score dedup and recs
 against the labeled data when an evaluation set is configured (`[evaluate] dedup_gold`, or
-`[evaluate] recs_items = true`); otherwise `evaluate` is skipped.
+`[evaluate] recs_items = true`); otherwise `evaluate` is skipped. Last, even after a failed
+task, `run_report` writes the run's HTML report (the "Run report" tab of the run's page); the
+run's state is that of the tasks before it.
 
-Each task but the gate is a `spark-submit` of `jobs/run_stage.py` against the
+Each task but the gate and the report is a `spark-submit` of `jobs/run_stage.py` against the
 `spark_default` connection; the DAG run's id is stamped on table commits.
 """
 
@@ -15,7 +17,13 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from pipelines.orchestration.dags import DEFAULT_ARGS, spark_job, stage_gate, table_asset
+from pipelines.orchestration.dags import (
+    DEFAULT_ARGS,
+    run_report,
+    spark_job,
+    stage_gate,
+    table_asset,
+)
 from pipelines.tables import CATALOG_EMBEDDINGS, DEDUP_CLUSTERS, ITEM_RECS, NEIGHBORS
 
 with DAG(
@@ -33,4 +41,4 @@ with DAG(
     recs = spark_job("recs-items", outlets=[table_asset(ITEM_RECS)])
     gate = stage_gate("evaluation_configured", "evaluate")
     evaluate = spark_job("evaluate")
-    neighbors >> dedup >> recs >> gate >> evaluate
+    neighbors >> dedup >> recs >> gate >> evaluate >> run_report()

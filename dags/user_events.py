@@ -6,10 +6,11 @@ Hourly, one data interval per run: ingest that hour's events (bad rows to
 table with Great Expectations, publish it behind the Qdrant `users` alias (which moves only
 when validation passed) and reconcile, rebuild the co-occurrence graph, then the users'
 recommendations. A re-run of an hour replaces that hour's rows, so clearing a task and
-running it again is safe.
+running it again is safe. Last, even after a failed task, `run_report` writes the run's HTML
+report (the "Run report" tab of the run's page); the run's state is that of the tasks before it.
 
-Each task is a `spark-submit` of `jobs/run_stage.py --stage NAME` against the `spark_default`
-connection; the data interval travels as `--interval-start/--interval-end`.
+Each task but the report is a `spark-submit` of `jobs/run_stage.py --stage NAME` against the
+`spark_default` connection; the data interval travels as `--interval-start/--interval-end`.
 """
 
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from pipelines.orchestration.dags import (
     DEFAULT_ARGS,
     INTERVAL_ARGS,
     QDRANT_KEY,
+    run_report,
     spark_job,
     table_asset,
 )
@@ -55,3 +57,4 @@ with DAG(
     events >> validate >> [publish, cooc]
     publish >> reconcile
     cooc >> recs
+    [reconcile, recs] >> run_report()

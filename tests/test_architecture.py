@@ -27,6 +27,7 @@ STAGES = {
     "recs",
     "evaluate",
     "maintain",
+    "report",
 }
 EDGE = {"config", "orchestration", "cli"}
 LAYERS = [FOUNDATION, INFRASTRUCTURE, RUNTIME, METHODS, STAGES, EDGE]

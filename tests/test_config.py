@@ -1,8 +1,9 @@
+import re
 from pathlib import Path
 
 import pytest
 
-from pipelines.config import load_settings
+from pipelines.config import Settings, load_settings
 from pipelines.errors import ConfigError
 
 
@@ -136,3 +137,18 @@ def test_a_bad_dedup_fields_value_names_the_key(tmp_path, fields):
 def test_dedup_gold_pairs_is_relative_to_the_file(tmp_path):
     settings = load_settings(_write(tmp_path, '[dedup]\nfields = ["a"]\ngold_pairs = "g.csv"\n'))
     assert settings.dedup.gold_pairs == tmp_path / "g.csv"
+
+
+def test_the_example_names_every_key_of_every_section():
+    example = (Path(__file__).parents[1] / "pipelines.example.toml").read_text()
+    section, named = None, set()
+    for line in example.splitlines():
+        header = re.match(r"\[(\w+)\]", line)
+        key = re.match(r"#?\s*(\w+)\s*=", line)
+        if header:
+            section = header.group(1)
+        elif key and section:
+            named.add(f"{section}.{key.group(1)}")
+    keys = {f"{name}.{key}" for name, f in Settings.model_fields.items()
+            for key in f.annotation.model_fields}  # fmt: skip
+    assert sorted(keys - named) == []

@@ -12,6 +12,7 @@ service never mixes vector spaces.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,8 +23,11 @@ from pipelines.encoder import BackendSpec, get_backend
 from pipelines.encoder.auto import spec_for
 from pipelines.encoder.text import normalize_text
 from pipelines.errors import ConfigError, PipelineError
-from pipelines.tables import ITEM_RECS, USER_RECS
+from pipelines.tables import CATALOG_EMBEDDINGS, ITEM_RECS, USER_RECS
 from pipelines.vectorstore import VectorStore, open_store, point_id
+
+# what a point carries besides the catalog's payload columns (vectorstore.points.to_point)
+POINT_FIELDS = frozenset({"item_id", "content_hash", "payload_hash", "model_id", "run_id"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,13 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def payload_fields(results: list[Result], configured: list[str]) -> list[str]:
+    """The payload columns to show: those of ``configured`` that the results carry, else every
+    one they carry, so that titles show whatever settings the command was given."""
+    carried = dict.fromkeys(k for r in results for k in r.payload if k not in POINT_FIELDS)
+    return [c for c in configured if c in carried] or list(carried)
 
 
 class CatalogClient:
@@ -142,13 +153,34 @@ class CatalogClient:
         return sorted(rows, key=lambda row: row["rank"])
 
     def _with_payloads(self, rows: list[dict], id_column: str) -> list[Result]:
-        ids = [point_id(r[id_column]) for r in rows]
+        """Each row's payload from the alias, else (not published, or not in it) the lake's."""
+        items = [r[id_column] for r in rows]
+        ids = [point_id(item) for item in items]
         served = self.store.alias_target(self.alias) is not None
-        payloads = self.store.payloads(self.alias, ids) if served else {}
+        found = self.store.payloads(self.alias, ids) if served else {}
+        payloads = {item: found[pid] for item, pid in zip(items, ids, strict=True) if pid in found}
+        missing = [item for item in items if item not in payloads]
+        if missing:
+            payloads |= self._lake_payloads(missing)
         return [
-            Result(r[id_column], round(r["score"], 6), payloads.get(pid, {}))
-            for r, pid in zip(rows, ids, strict=True)
+            Result(r[id_column], round(r["score"], 6), payloads.get(r[id_column], {})) for r in rows
         ]
+
+    def _lake_payloads(self, items: list[str]) -> dict[str, dict]:
+        """The payload columns of ``items`` in ``embeddings/catalog`` (live rows)."""
+        path = self.settings.lake.root / CATALOG_EMBEDDINGS
+        if not (path / "_delta_log").is_dir():
+            return {}
+        import pyarrow.compute as pc
+
+        from pipelines.lake.arrow import table_dataset
+
+        wanted = pc.field("item_id").isin(items) & ~pc.field("is_deleted")
+        rows = table_dataset(path).to_table(["item_id", "payload"], filter=wanted).to_pylist()
+        return {
+            row["item_id"]: {**json.loads(row["payload"] or "{}"), "item_id": row["item_id"]}
+            for row in rows
+        }
 
     @staticmethod
     def _results(hits) -> list[Result]:

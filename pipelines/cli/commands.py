@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -31,6 +29,10 @@ def _summary(results, path: Path | None) -> dict:
         numbers = (r.rows_read, r.embedded, r.skipped, r.quarantined, r.tombstoned, r.seconds)
         table.add_row(r.stage, *map(str, numbers))
     console.print(table)
+    from pipelines.orchestration.verdict import verdict_line
+
+    for result in results:
+        console.print(verdict_line(result), highlight=False, markup=False)
     return summary
 
 
@@ -39,12 +41,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not stages:
         console.print("nothing to run: no stage has its inputs configured (see [catalog] source)")
         return 1
-    from pipelines.orchestration.runner import parse_interval
+    from pipelines.orchestration.runner import current_user, parse_interval
+    from pipelines.orchestration.stages import check_sources
 
     interval = parse_interval(args.interval_start, args.interval_end)
+    check_sources(settings, stages)
     with open_context(
         settings, args.run_id, args.full_refresh, interval,
         allow_mass_delete=args.allow_mass_delete,
+        accept_drift=current_user() if args.accept_drift else None,
     ) as ctx:  # fmt: skip
         _summary(run_stages(ctx, stages), args.summary)
     return 0
@@ -66,16 +71,18 @@ def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_qdrant(settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.publish.publisher import rollback
+    """``rollback`` writes the publish history (Spark); ``status`` only reads (no Spark)."""
+    from pipelines.cli.status import print_alias
 
-    alias = _vector_table(settings, args.table).alias
-    with open_context(settings) as ctx:
-        if args.action == "rollback":
+    aliases = {"catalog": settings.publish.alias, "users": settings.publish.users_alias}
+    alias = aliases[args.table]
+    if args.action == "rollback":
+        from pipelines.publish.publisher import rollback
+
+        with open_context(settings) as ctx:
             back = rollback(ctx, alias)
-            console.print(f"alias {back.alias} -> {back.collection} ({back.points} points)")
-        target = ctx.store.alias_target(alias)
-        console.print(f"{ctx.store.description}: alias {alias} -> {target}")
-        console.print(f"collections: {', '.join(ctx.store.collections())}")
+        console.print(f"alias {back.alias} -> {back.collection} ({back.points} points)")
+    print_alias(settings, console, alias)
     return 0
 
 
@@ -109,68 +116,37 @@ def _client(settings: Settings):
 
 
 def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.cli.client import payload_fields
+
     with _client(settings) as client:
         results = client.query(args.text, args.k, _filters(args.filter))
-    _print_results(results, args.json, settings.catalog.payload_columns)
+    _print_results(results, args.json, payload_fields(results, settings.catalog.payload_columns))
     return 0
 
 
 def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.cli.client import payload_fields
+
     with _client(settings) as client:
         results = client.similar(args.item_id, args.k)
-    _print_results(results, args.json, settings.catalog.payload_columns)
+    _print_results(results, args.json, payload_fields(results, settings.catalog.payload_columns))
     return 0
 
 
 def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.cli.client import payload_fields
+
     with _client(settings) as client:
         results = client.recommend(args.user_id, args.k)
-    _print_results(results, args.json, settings.catalog.payload_columns)
+    _print_results(results, args.json, payload_fields(results, settings.catalog.payload_columns))
     return 0
 
 
-# a spreadsheet runs a cell starting with one of these as a formula
-FORMULA_START = r"^[=+@\t\r-]"
-
-
-def _formula_safe(column):
-    from pyspark.sql import functions as F
-
-    return F.when(column.rlike(FORMULA_START), F.concat(F.lit("'"), column)).otherwise(column)
-
-
-def _csv_ready(df):
-    """Nested columns as JSON text, binary as base64, strings safe to open in a spreadsheet."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType, BinaryType, MapType, StringType, StructType
-
-    columns = []
-    for field in df.schema.fields:
-        column = df[field.name]
-        if isinstance(field.dataType, ArrayType | MapType | StructType):
-            column = F.to_json(column)
-        elif isinstance(field.dataType, BinaryType):
-            column = F.base64(column)
-        elif isinstance(field.dataType, StringType):
-            column = _formula_safe(column)
-        columns.append(column.alias(field.name))
-    return df.select(*columns)
-
-
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.io.export import export_table
+
     with open_context(settings) as ctx:
-        df = ctx.lake.read(args.table, args.version)
-        if args.format == "csv":
-            df = _csv_ready(df)
-        with tempfile.TemporaryDirectory(dir=args.out.parent.resolve()) as tmp:
-            writer = df.coalesce(1).write.mode("overwrite")
-            folder = Path(tmp) / "out"
-            if args.format == "csv":
-                writer.options(header=True, escape='"').csv(str(folder))
-            else:
-                writer.parquet(str(folder))
-            part = next(folder.glob(f"part-*.{args.format}*"))
-            shutil.move(part, args.out)
+        export_table(ctx.lake.read(args.table, args.version), args.out, args.format)
     console.print(f"exported {args.table} to {args.out}")
     return 0
 
@@ -190,12 +166,16 @@ def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.cli.demo import prepare_demo
+    from pipelines.cli.demo import prepare_demo, print_metrics, shown_path, write_demo_config
 
     settings = prepare_demo(settings, args.dataset, args.data_dir)
+    config = shown_path(write_demo_config(settings))  # first: a failed run can re-run from it
     with open_context(settings) as ctx:
-        _summary(run_stages(ctx, select_stages(settings, args.stage)), args.summary)
-        console.print(f"tables are under {settings.lake.root}")
+        results = run_stages(ctx, select_stages(settings, args.stage))
+    _summary(results, args.summary)
+    print_metrics(console, results, settings.evaluate.k)
+    console.print(f"tables are under {settings.lake.root}", soft_wrap=True)
+    console.print(f"settings: {config}; run again: pipelines run --config {config}", soft_wrap=True)
     return 0
 
 
@@ -257,3 +237,15 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
     print_status(settings, console, args.query)
     return 0
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.report import main as write_report
+
+    return write_report(settings, args)
+
+
+def cmd_tour(settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.cli.tour import cmd_tour as tour
+
+    return tour(settings, args)

@@ -37,7 +37,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let this run tombstone more than [catalog] max_delete_fraction of the rows",
     )
+    run.add_argument(
+        "--accept-drift",
+        action="store_true",
+        help="publish this run's version even if its drift check fails (recorded with your name)",
+    )
     add_interval_arguments(run)
+    _init_command(sub)
+    _report_command(sub, common)
     export = sub.add_parser("export", parents=[common], help="export a table to one file")
     export.add_argument("table", help=TABLE_HELP)
     export.add_argument("--out", type=Path, required=True)
@@ -64,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     recommend.add_argument("user_id")
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument("--json", action="store_true")
+    sub.add_parser("tour", parents=[common], help="what the pipeline made: a short tour, no Spark")
     status = sub.add_parser("status", parents=[common], help="tables, validation, alias")
     status.add_argument("--query", help="also run a sample query and a similar-items lookup")
     demo = sub.add_parser("demo", parents=[common], help="generate a data set and run on it")
@@ -77,6 +85,23 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
     _dedup_commands(sub, common)
     return parser
+
+
+def _report_command(sub, common: argparse.ArgumentParser) -> None:
+    report = sub.add_parser("report", parents=[common], help="write one run's HTML report")
+    report.add_argument("--run", help="the run id (default: the run of the newest commit)")
+    report.add_argument("--out", type=Path, help="the HTML file (default: <lake>/reports/runs/)")
+    report.add_argument("--colour-by", help="payload column colouring the map (default: category)")
+
+
+def _init_command(sub) -> None:
+    init = sub.add_parser("init", help="propose a pipelines.toml for your own data")
+    where = "a CSV or Parquet file or folder, or a Delta table folder"
+    init.add_argument("source", type=Path, help=f"the catalog: {where}")
+    init.add_argument("--events", type=Path, help=f"user events: {where}")
+    init.add_argument("--out", type=Path, default=Path("pipelines.toml"), help="the file to write")
+    init.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    init.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
 
 
 def _dedup_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -113,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.orchestration.runner import report_failure
 
     try:
+        if args.command == "init":  # it writes the config the other commands read
+            from pipelines.cli.init import cmd_init
+
+            return cmd_init(args)
         settings = load_settings(args.config)
         handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
         return handler(settings, args)

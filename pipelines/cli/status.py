@@ -79,6 +79,40 @@ def _print_serving(settings: Settings, console: Console, query: str | None) -> N
         store.close()
 
 
+def print_alias(settings: Settings, console: Console, alias: str) -> None:
+    """Where ``alias`` points, the collections kept, and the publication behind it."""
+    from pipelines.vectorstore import open_store
+
+    store = open_store(settings)
+    try:
+        target = store.alias_target(alias)
+        console.print(f"{store.description}: alias {alias} -> {target or 'not published yet'}")
+        console.print(f"collections: {', '.join(store.collections()) or 'none'}")
+    finally:
+        store.close()
+    last = last_publication(settings.lake.root, alias)
+    if last is not None:
+        console.print(
+            f"last publication: {last['mode']} of {last['table']} version"
+            f" {last['table_version']} by run {last['run_id']}, {last['points']} points"
+            f" into {last['collection']} at {last['published_at']}"
+        )
+
+
+def last_publication(root: Path, alias: str) -> dict | None:
+    """The newest row of ``publish/history`` for ``alias``, read with pyarrow."""
+    import pyarrow.compute as pc
+
+    from pipelines.lake.arrow import table_dataset
+    from pipelines.tables import PUBLICATIONS
+
+    path = root / PUBLICATIONS
+    if not (path / "_delta_log").is_dir():
+        return None
+    rows = table_dataset(path).to_table(filter=pc.field("alias") == alias).to_pylist()
+    return max(rows, key=lambda row: row["published_at"], default=None)
+
+
 def _hit(hit) -> str:
     title = hit.payload.get("title", "")
     return f"{hit.item_id} {title!r} ({hit.score:.3f})"

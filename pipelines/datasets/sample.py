@@ -9,6 +9,8 @@ Files written to ``out_dir``:
 * ``planted_duplicates.csv`` (group_id, item_id): near-duplicate products under distinct ids.
 * ``bad_rows.csv`` / ``bad_events.csv`` (row_number, ids, expected_reason): the planted bad
   rows; ``row_number`` is 1-based among data rows (the header is not counted).
+* ``planted_pairs.csv`` (a, b), from the command line only: the planted groups as true pairs,
+  for ``[evaluate] dedup_gold``.
 
 Same arguments give byte-identical files: only a seeded ``random.Random`` is used.
 """
@@ -279,7 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     paths = generate_sample(args.out, args.n_items, args.n_users, args.n_events, args.seed)
-    for name, path in paths.items():
+    pairs = write_planted_pairs(paths["duplicates"], args.out / "planted_pairs.csv")
+    for name, path in {**paths, "planted_pairs": pairs}.items():
         print(f"{name}: {path}")
 
 

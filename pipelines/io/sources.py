@@ -67,7 +67,7 @@ def read_source(
 ) -> SourceRead:
     """Read ``path`` and check that every needed column is there; CSV records that break
     the rules in ``pipelines.io.csv_reader`` are in ``rejected``, never in ``rows``."""
-    path = _existing(section, path, fmt)
+    path = existing_source(section, path, fmt)
     if fmt == "csv":
         return _read_csv(
             lake, section, path, columns, CsvOptions(section, encoding, multiline), workdir
@@ -94,7 +94,7 @@ def read_configured(
     )  # fmt: skip
 
 
-def _existing(section: str, path: Path | None, fmt: str) -> Path:
+def existing_source(section: str, path: Path | None, fmt: str) -> Path:
     if path is None:
         raise SourceError(f"[{section}] source is not set; point it at a {fmt} file or folder")
     if not path.exists():
@@ -122,7 +122,7 @@ def _read_csv(
     workdir: Path,
 ) -> SourceRead:
     _check_encoding(options)
-    files = _csv_files(section, path)
+    files = csv_files(section, path)
     header = common_header(files, options)
     where = f"{path} (csv)" if path == files[0] else f"{path} (csv, first file {files[0].name})"
     _check_columns(section, where, header, columns)
@@ -153,7 +153,7 @@ def _check_encoding(options: CsvOptions) -> None:
         )
 
 
-def _csv_files(section: str, path: Path) -> list[Path]:
+def csv_files(section: str, path: Path) -> list[Path]:
     """The file itself, or a folder's ``*.csv`` files (hidden and ``_`` files skipped)."""
     if path.is_file():
         return [path]

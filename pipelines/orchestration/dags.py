@@ -120,6 +120,42 @@ def stage_gate(task_id: str, stage: str):
     )
 
 
+def write_report(config: str, run: str) -> str:
+    """Write the HTML report (``pipelines.report``) of the run whose id is ``run``; its path.
+    A run the report cannot describe (it committed and recorded nothing, or the settings do
+    not load) skips the task with the reason in its log. (Not ``run_id``: Airflow reserves
+    the context's names for itself.)"""
+    import logging
+
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from pipelines.config import load_settings
+    from pipelines.errors import ConfigError, InputError
+    from pipelines.report import write_run_report
+
+    try:
+        path = write_run_report(load_settings(config), run)
+    except (ConfigError, InputError) as exc:
+        logging.getLogger(__name__).warning("no report of run %s: %s", run, exc)
+        raise AirflowSkipException(f"no report of run {run}: {exc}") from None
+    return str(path)
+
+
+def run_report(task_id: str = "run_report"):
+    """The DAG's last task: writes the run's report once every task before it is done, even
+    failed or skipped. Set it downstream of the DAG's last tasks.
+
+    A teardown with no setups runs as ``all_done`` would, and unlike a plain ``all_done``
+    leaf its own success leaves the run's state to the tasks before it (a failed run stays
+    failed); the evaluation gate's short-circuit does not skip it either.
+    """
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    return PythonOperator(
+        task_id=task_id, python_callable=write_report, op_args=[config_path(), "{{ run_id }}"]
+    ).as_teardown()
+
+
 def _python() -> str:
     import sys
 

@@ -1,12 +1,15 @@
 """The SparkSubmitOperator every pipelines task runs.
 
-A job's exit code decides whether Airflow retries (see orchestration.runner), and secrets stay off
-the spark-submit command line. Imported by ``dags.spark_job`` when a task is built.
+A job's exit code decides whether Airflow retries (see orchestration.runner), secrets stay off
+the spark-submit command line, Spark logs at WARN (jobs/log4j2.properties), and the result line
+the job prints becomes the ``extra`` of the task's asset events. Imported by ``dags.spark_job``
+when a task is built.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,10 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from pipelines.orchestration.runner import TERMINAL
+from pipelines.orchestration.verdict import asset_extra, result_from_line
+from pipelines.runtime.context import StageResult
 from pipelines.runtime.redact import is_secret_name
+from pipelines.runtime.spark_config import with_log_config
 
 # Spark's default pattern plus API keys: Spark masks matching conf and env entries in its UI,
 # event logs and its own log lines
@@ -33,11 +39,13 @@ class SparkJobOperator(SparkSubmitOperator):
     """
 
     def __init__(self, *, conf: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(conf=with_redaction(conf), **kwargs)
+        super().__init__(conf=with_log_config(with_redaction(conf)), **kwargs)
+        self._result: StageResult | None = None
 
     def execute(self, context: Any) -> Any:
+        self._result = None
         try:
-            return super().execute(context)
+            returned = super().execute(context)
         except AirflowException as exc:
             if exit_code(self._hook, exc) != TERMINAL:
                 raise
@@ -45,6 +53,25 @@ class SparkJobOperator(SparkSubmitOperator):
                 f"stage {self._stage()}: terminal failure (exit 2): "
                 "see the task log's last `error:` line"
             ) from exc
+        self._add_asset_extra(context)
+        return returned
+
+    def _add_asset_extra(self, context: Any) -> None:
+        """Rows and table version of the job's result on each outlet's asset event (a job in
+        cluster mode prints its result where this task cannot read it: no extra then)."""
+        events = context.get("outlet_events")
+        if self._result is None or events is None:
+            return
+        extra = asset_extra(self._result, context.get("run_id"))
+        for asset in self.outlets or []:
+            events[asset].extra = dict(extra)
+
+    def _remember_result(self, lines: Iterator[str]) -> Iterator[str]:
+        """Pass spark-submit's output on, keeping the job's result line."""
+        stage = self._stage()
+        for line in lines:
+            self._result = result_from_line(line, stage) or self._result
+            yield line
 
     def _stage(self) -> str:
         """The ``--stage`` this task runs (every task runs the same application)."""
@@ -60,6 +87,9 @@ class SparkJobOperator(SparkSubmitOperator):
             self._warn_dropped(secrets)
             self.env_vars = {k: v for k, v in self.env_vars.items() if k not in secrets}
             hook = super()._get_hook()
+        # the hook reads spark-submit's output in this one method; the result line is in it
+        process_log = hook._process_spark_submit_log
+        hook._process_spark_submit_log = lambda lines: process_log(self._remember_result(lines))
         return hook
 
     def _warn_dropped(self, names: list[str]) -> None:

@@ -8,14 +8,17 @@ or an unexpected failure. Every failure ends with one ``error: ...`` line on std
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import sys
 import traceback
 from datetime import UTC, datetime
 
 from pipelines.errors import ConfigError, PipelineError, StageError, where_failed
 from pipelines.lake.errors import java_causes
+from pipelines.orchestration.verdict import verdict_line
 from pipelines.runtime.redact import redact_text
 
 UNEXPECTED, TERMINAL, TRANSIENT = 1, 2, 75
@@ -50,6 +53,14 @@ def parse_interval(start: str | None, end: str | None) -> tuple[datetime, dateti
     if bounds[0] >= bounds[1]:
         raise ConfigError(f"interval start {start} is not before its end {end}")
     return bounds
+
+
+def current_user() -> str:
+    """Who runs this process, as recorded when a drifted version is accepted."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's user may have no name
+        return f"uid {os.getuid()}"
 
 
 def _utc(value: datetime) -> datetime:
@@ -121,6 +132,10 @@ def _job_parser() -> argparse.ArgumentParser:
         "--allow-mass-delete", type=_flag, default=False, metavar="true|false",
         help="let this run tombstone more than [catalog] max_delete_fraction of the rows",
     )  # fmt: skip
+    parser.add_argument(
+        "--accept-drift", type=_flag, default=False, metavar="true|false",
+        help="publish this run's version even if its drift check fails (recorded as this run's)",
+    )  # fmt: skip
     parser.add_argument("--debug", action="store_true", help="log the traceback of a failure")
     add_interval_arguments(parser)
     return parser
@@ -128,16 +143,29 @@ def _job_parser() -> argparse.ArgumentParser:
 
 def _run(stage: str, args: argparse.Namespace):
     from pipelines.config import load_settings
-    from pipelines.orchestration.stages import open_context, run_stages, select_stages
+    from pipelines.orchestration.stages import (
+        check_sources,
+        open_context,
+        run_stages,
+        select_stages,
+    )
 
     settings = load_settings(args.config)
     interval = parse_interval(args.interval_start, args.interval_end)
+    selected = select_stages(settings, [stage])
+    check_sources(settings, selected)
     with open_context(
         settings, args.run_id, args.full_refresh, interval,
         allow_mass_delete=args.allow_mass_delete,
+        accept_drift=_acceptor(args) if args.accept_drift else None,
     ) as ctx:  # fmt: skip
-        [result] = run_stages(ctx, select_stages(settings, [stage]))
+        [result] = run_stages(ctx, selected)
     return result
+
+
+def _acceptor(args: argparse.Namespace) -> str:
+    # a scheduler's job runs as a service user: the run id says which trigger it was
+    return f"run {args.run_id}" if args.run_id else current_user()
 
 
 def run_job(argv: list[str] | None = None) -> int:
@@ -158,4 +186,5 @@ def run_job(argv: list[str] | None = None) -> int:
         print(describe_failure(exc, hint=not args.debug), file=sys.stderr)
         return exit_code(exc)
     print(json.dumps(result.as_dict(), default=str))
+    print(verdict_line(result))  # the task log's last line: what the stage did, in words
     return 0

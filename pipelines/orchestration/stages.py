@@ -27,6 +27,7 @@ class Stage:
     name: str
     target: str  # "module:function" taking a RunContext, imported only when the stage runs
     configured: Callable[[Settings], bool]
+    source: str | None = None  # the configured source it reads: "catalog" or "events"
 
     def load(self) -> Callable[[RunContext], StageResult]:
         module, function = self.target.split(":")
@@ -47,14 +48,14 @@ def _evaluation(settings: Settings) -> bool:
 
 
 STAGES: list[Stage] = [
-    Stage("embed-catalog", "pipelines.embed.catalog:embed_catalog", _catalog),
+    Stage("embed-catalog", "pipelines.embed.catalog:embed_catalog", _catalog, "catalog"),
     Stage("validate-catalog", "pipelines.validate.stage:validate_catalog", _catalog),
     Stage("publish-catalog", "pipelines.publish.publisher:publish_catalog", _catalog),
     Stage("reconcile-catalog", "pipelines.reconcile.stage:reconcile_catalog", _catalog),
     Stage("neighbors", "pipelines.neighbors.graph:build_neighbors", _catalog),
     Stage("dedup", "pipelines.dedup.stage:dedup_catalog", _catalog),
     Stage("recs-items", "pipelines.recs.items:item_recs", _catalog),
-    Stage("embed-events", "pipelines.embed.users:embed_events", _events),
+    Stage("embed-events", "pipelines.embed.users:embed_events", _events, "events"),
     Stage("validate-users", "pipelines.validate.stage:validate_users", _events),
     Stage("publish-users", "pipelines.publish.publisher:publish_users", _events),
     Stage("reconcile-users", "pipelines.reconcile.stage:reconcile_users", _events),
@@ -78,6 +79,15 @@ def select_stages(settings: Settings, names: list[str] | None) -> list[Stage]:
     return [stage for stage in STAGES if stage.name in names]
 
 
+def check_sources(settings: Settings, stages: list[Stage]) -> None:
+    """The columns the config names are in the sources ``stages`` read: checked on their
+    headers alone, before Spark starts or a model loads."""
+    from pipelines.io.schema import check_named_columns
+
+    for section in dict.fromkeys(stage.source for stage in stages if stage.source):
+        check_named_columns(section, getattr(settings, section))
+
+
 @contextmanager
 def open_context(
     settings: Settings,
@@ -85,6 +95,7 @@ def open_context(
     full_refresh: bool = False,
     interval: tuple[datetime, datetime] | None = None,
     allow_mass_delete: bool = False,
+    accept_drift: str | None = None,
 ) -> Iterator[RunContext]:
     from pyspark.sql import SparkSession
 
@@ -101,6 +112,7 @@ def open_context(
             run_id or new_run_id(),
             full_refresh=full_refresh,
             allow_mass_delete=allow_mass_delete,
+            accept_drift=accept_drift,
             interval=interval,
         )
         try:
@@ -136,10 +148,23 @@ def run_stages(ctx: RunContext, stages: list[Stage]) -> list[StageResult]:
             if not isinstance(exc, PipelineError):
                 failure = StageError(stage.name, f"{type(exc).__name__}: {exc}")
             failure.failed_in = (stage.name, ctx.run_id, dict(ctx.lake.inputs))
+            _record(ctx, {"stage": stage.name, "error": str(failure)})
             if failure is exc:
                 raise
             raise failure from exc
         result.seconds = round(time.perf_counter() - started, 3)
         results.append(result)
+        _record(ctx, result)
         log.info("stage %s: done in %.1fs", stage.name, result.seconds)
     return results
+
+
+def _record(ctx: RunContext, result) -> None:
+    """Keep the stage's result (or failure) for the run report; a report is never worth
+    failing a stage for."""
+    from pipelines.report import record_stage_results
+
+    try:
+        record_stage_results(ctx.reports_dir, ctx.run_id, [result])
+    except OSError as exc:
+        log.warning("stage %s: result not recorded for the report: %s", ctx.run_id, exc)

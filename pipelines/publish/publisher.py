@@ -45,7 +45,8 @@ def collection_name(prefix: str, model_id: str, run_id: str) -> str:
     return f"{prefix}__{model}__{safe_run_id(run_id)}"
 
 
-def require_validated(ctx: RunContext, target: VectorTable, version: int) -> None:
+def require_validated(ctx: RunContext, target: VectorTable, version: int) -> dict:
+    """The passed validation report of ``version``."""
     report = read_report(ctx.reports_dir, target.table, version)
     if report is None or not report["success"]:
         state = "failed" if report else "has not run"
@@ -53,6 +54,16 @@ def require_validated(ctx: RunContext, target: VectorTable, version: int) -> Non
             f"validation of {target.table} version {version} {state}; nothing is published"
             f" (run validate-{target.name} and fix what it reports)"
         )
+    return report
+
+
+def _drift_acceptance(report: dict) -> dict:
+    """Who let this version's failed drift check pass, and when, for the history."""
+    drift = report.get("drift", {})
+    if drift.get("status") != "accepted":
+        return {}
+    at = datetime.fromisoformat(drift["accepted_at"])
+    return {"drift_accepted_by": drift["accepted_by"], "drift_accepted_at": at}
 
 
 def _model_id(target: VectorTable, points: DataFrame) -> str:
@@ -126,7 +137,7 @@ def prune(ctx: RunContext, target: VectorTable, current: str) -> list[str]:
 def publish(ctx: RunContext, target: VectorTable) -> StageResult:
     require(ctx.lake, target.table, f"publish-{target.name}")
     version = ctx.lake.version(target.table)
-    require_validated(ctx, target, version)
+    report = require_validated(ctx, target, version)
     points = target.points(target.live(ctx.lake, version)).persist()
     try:
         rows = points.count()
@@ -138,12 +149,16 @@ def publish(ctx: RunContext, target: VectorTable) -> StageResult:
     finally:
         points.unpersist()
     now = datetime.now(UTC)
+    acceptance = _drift_acceptance(report)
     record(
         ctx.lake,
         Publication(
-            target.alias, collection, target.table, version, model_id, ctx.run_id, mode, rows, now
+            target.alias, collection, target.table, version, model_id, ctx.run_id, mode, rows,
+            now, **acceptance,
         ),
-    )
+    )  # fmt: skip
+    if acceptance:
+        details["drift_accepted_by"] = acceptance["drift_accepted_by"]
     log.info(
         "publish-%s: %s publish of %d points to %s (alias %s)",
         target.name,

@@ -36,6 +36,8 @@ class RunContext:
     full_refresh: bool = False
     # a run may tombstone more than [catalog] max_delete_fraction of the live rows
     allow_mass_delete: bool = False
+    # who accepts this run's version past a failed drift check (None: nobody)
+    accept_drift: str | None = None
     # a scheduled run's data interval [start, end): stages that read events take only these
     interval: tuple[datetime, datetime] | None = None
     _store: VectorStore | None = field(default=None, repr=False)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING
 
-from pipelines.runtime.spark_config import SparkConfig
+from pipelines.runtime.spark_config import SparkConfig, with_log_config
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -38,10 +39,14 @@ def build_spark(config: SparkConfig) -> SparkSession:
     builder = SparkSession.builder
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit, its --master wins
         builder = builder.master(config.master).appName(config.app_name)
-    for key, value in {**BASE_CONF, **config.conf}.items():
+    # a session started here starts its JVM with this conf; under spark-submit the JVM is
+    # spark-submit's, and its --conf (SparkJobOperator) chose the log settings
+    for key, value in with_log_config({**BASE_CONF, **config.conf}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # py4j logs each closed gateway connection at INFO, after a job's last line
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     return spark
 
 

@@ -3,7 +3,8 @@ stability of a fixed sentinel sample's nearest neighbours."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +18,22 @@ from pipelines.vectors.search import stage_keys, top_k
 
 @dataclass
 class DriftReport:
-    status: str  # none | ok | warn | fail | expected
+    status: str  # none | ok | warn | fail | expected | accepted | skipped
     message: str
     previous_version: int | None = None
     centroid_shift: float | None = None
     stability: float | None = None
+    accepted_by: str | None = None  # who let a failed check pass, on purpose
+    accepted_at: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def accepted(self, by: str, at: datetime) -> DriftReport:
+        """This failed check, let pass by ``by``."""
+        message = f"{self.message}; accepted by {by} at {at.isoformat()}"
+        return replace(self, status="accepted", message=message, accepted_by=by,
+                       accepted_at=at.isoformat())  # fmt: skip
 
 
 def skipped_drift() -> DriftReport:
@@ -82,6 +91,21 @@ def _status(shift: float, stable: float, cfg: ValidateConfig) -> str:
     return "ok"
 
 
+def _expected_change(
+    current: DataFrame, previous: DataFrame, templates: tuple[str | None, str | None]
+) -> str | None:
+    """What changed on purpose between the versions, so that their vectors differ: the model
+    or the text template (unknown for a version validated before templates were recorded)."""
+    old_models = {r.model_id for r in previous.select("model_id").distinct().collect()}
+    new_models = {r.model_id for r in current.select("model_id").distinct().collect()}
+    if old_models != new_models:
+        return f"model changed from {sorted(old_models)} to {sorted(new_models)}"
+    old_template, new_template = templates
+    if old_template is not None and old_template != new_template:
+        return f"text_template changed from {old_template!r} to {new_template!r}"
+    return None
+
+
 def check_drift(
     current: DataFrame,
     previous: DataFrame | None,
@@ -89,19 +113,17 @@ def check_drift(
     cfg: ValidateConfig,
     staging: Path | None,
     key: str = "item_id",
+    templates: tuple[str | None, str | None] = (None, None),
 ) -> DriftReport:
-    """``current`` and ``previous`` are live rows (``key``, vector, model_id)."""
+    """``current`` and ``previous`` are live rows (``key``, vector, model_id); ``templates``
+    the text templates the previous and the current version were embedded with."""
     if previous is None:
         return DriftReport("none", "no published version yet: nothing to compare with")
     if staging is None:
         raise ValueError("comparing two versions needs a staging folder for their key blocks")
-    old_models = {r.model_id for r in previous.select("model_id").distinct().collect()}
-    new_models = {r.model_id for r in current.select("model_id").distinct().collect()}
-    if old_models != new_models:
-        message = (
-            f"model changed from {sorted(old_models)} to {sorted(new_models)}: drift is expected"
-        )
-        return DriftReport("expected", message, previous_version)
+    change = _expected_change(current, previous, templates)
+    if change is not None:
+        return DriftReport("expected", f"{change}: drift is expected", previous_version)
     shift = _cosine_distance(centroid(previous), centroid(current))
     ids = [F.col(key).alias("id"), "vector"]
     stable = stability(current.select(*ids), previous.select(*ids), cfg, staging)

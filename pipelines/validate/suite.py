@@ -1,7 +1,9 @@
 """The Great Expectations suite of an embeddings table, run on the Spark DataFrame.
 
-An ephemeral GX context per run: the suite is code here, not state on disk; the outputs on
-disk are the Data Docs site (HTML) and the JSON results, both under the lake's reports/.
+An ephemeral GX context per run: the suite is code here, not state on disk. Its results go
+into the stage's JSON report and HTML page (``pipelines.validate.page``), beside the drift
+check's: GX's own Data Docs would call a version the drift check refused "Succeeded", and
+load their styles from a CDN.
 """
 
 from __future__ import annotations
@@ -21,14 +23,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DOCS_SITE = "local"
-
 
 @dataclass
 class SuiteOutcome:
     success: bool
     results: list[dict[str, Any]]  # one per expectation: type, column, success, observed
-    docs_index: Path
 
     @property
     def failures(self) -> list[str]:
@@ -90,7 +89,7 @@ def _observed(result: dict[str, Any]) -> Any:
     return f"{count} unexpected rows ({percent:.2f}%), e.g. {sample}" if count else "none"
 
 
-def run_suite(df: DataFrame, name: str, suite: list, docs_dir: Path) -> SuiteOutcome:
+def run_suite(df: DataFrame, name: str, suite: list) -> SuiteOutcome:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -100,7 +99,6 @@ def run_suite(df: DataFrame, name: str, suite: list, docs_dir: Path) -> SuiteOut
     try:
         if not sys.stderr.isatty():  # tqdm bars only garble a log file
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        _add_docs_site(context, docs_dir)
         outcome = _checkpoint(context, name, suite).run(batch_parameters={"dataframe": df})
     finally:
         for folder in temporary:
@@ -116,33 +114,15 @@ def run_suite(df: DataFrame, name: str, suite: list, docs_dir: Path) -> SuiteOut
         }
         for r in run.results
     ]
-    return SuiteOutcome(bool(outcome.success), results, docs_dir / "index.html")
+    return SuiteOutcome(bool(outcome.success), results)
 
 
 def _temporary_sites(context) -> list[Path]:
     """The folders of the context's own Data Docs sites that lie in the temp folder."""
     tmp = Path(tempfile.gettempdir()).resolve()
     sites = context.variables.data_docs_sites or {}
-    folders = [
-        site.get("store_backend", {}).get("base_directory")
-        for site_name, site in sites.items()
-        if site_name != DOCS_SITE
-    ]
+    folders = [site.get("store_backend", {}).get("base_directory") for site in sites.values()]
     return [Path(f).resolve() for f in folders if f and Path(f).resolve().parent == tmp]
-
-
-def _add_docs_site(context, docs_dir: Path) -> None:
-    context.add_data_docs_site(
-        site_name=DOCS_SITE,
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs_dir),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
 
 
 def _checkpoint(context, name: str, suite: list):
@@ -156,13 +136,6 @@ def _checkpoint(context, name: str, suite: list):
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=name, data=definition, suite=expectation_suite)
     )
-    # only our site: the context's default one would be built in the temp folder
-    docs = gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])
     return context.checkpoints.add(
-        gx.Checkpoint(
-            name=name,
-            validation_definitions=[validation],
-            actions=[docs],
-            result_format="SUMMARY",
-        )
+        gx.Checkpoint(name=name, validation_definitions=[validation], result_format="SUMMARY")
     )

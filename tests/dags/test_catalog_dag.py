@@ -40,7 +40,7 @@ def test_dag_test_runs_the_pipeline(tmp_path):
     migrate(env)
     result = dag_test(env, "catalog_embeddings")
     assert result["state"] == "success", result
-    assert {t: s for t, s in result["tasks"].items()} == dict.fromkeys(TASKS, "success")
+    assert result["tasks"] == {**dict.fromkeys(TASKS, "success"), "run_report": "success"}
 
     table = DeltaTable(str(tmp_path / "lake/embeddings/catalog"))
     rows = table.to_pyarrow_table(columns=["item_id", "run_id", "is_deleted"])
@@ -67,6 +67,7 @@ def test_dag_test_runs_the_pipeline(tmp_path):
         "recs_items": "success",
         "evaluation_configured": "success",
         "evaluate": "skipped",
+        "run_report": "success",
     }
     graph = DeltaTable(str(tmp_path / "lake/neighbors/catalog")).to_pyarrow_table()
     assert graph.num_rows == 120 * 50
@@ -100,6 +101,7 @@ def test_a_terminal_failure_fails_the_run_at_once_and_maintenance_still_runs(tmp
         "embed_catalog": "failed",
         **dict.fromkeys(TASKS[1:4], "upstream_failed"),
         "maintain": "success",  # cleanup after a failed run is the point
+        "run_report": "skipped",  # the run committed and recorded nothing: no report
     }
     assert result["state"] == "failed", "a successful cleanup must not hide the failure"
     calls = spark_calls(env)
@@ -118,7 +120,9 @@ def test_each_task_submits_its_stage_with_the_runs_arguments(tmp_path):
     env.update(fake_spark_submit(tmp_path))
     migrate(env)
     result = dag_test(env, "catalog_embeddings", conf={"full_refresh": True})
-    assert result == {"state": "success", "tasks": dict.fromkeys(TASKS, "success")}
+    # no stage ran for real, so the run left nothing to report
+    tasks = {**dict.fromkeys(TASKS, "success"), "run_report": "skipped"}
+    assert result == {"state": "success", "tasks": tasks}
     calls = spark_calls(env)
     assert [call["job"] for call in calls] == TASKS, "one submit per task, in the DAG's order"
     [run_id] = {call["argv"][call["argv"].index("--run-id") + 1] for call in calls}
@@ -140,7 +144,8 @@ def test_a_manual_user_events_run_takes_every_event(tmp_path):
     env.update(fake_spark_submit(tmp_path))
     migrate(env)
     result = dag_test(env, "user_events")
-    assert result["state"] == "success" and set(result["tasks"].values()) == {"success"}
+    assert result["state"] == "success" and result["tasks"].pop("run_report") == "skipped"
+    assert set(result["tasks"].values()) == {"success"}
     calls = {call["job"]: call["argv"] for call in spark_calls(env)}
     assert sorted(calls) == sorted(result["tasks"])
     events = calls["embed_events"]

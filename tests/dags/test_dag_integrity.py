@@ -142,24 +142,30 @@ def test_task_order(report):
         "validate_catalog": ["publish_catalog"],
         "publish_catalog": ["reconcile_catalog"],
         "reconcile_catalog": ["maintain"],
-        "maintain": [],
+        "maintain": ["run_report"],
+        "run_report": [],
     }
     assert downstream["recs_and_dedup"] == {
         "neighbors": ["dedup"],
         "dedup": ["recs_items"],
         "recs_items": ["evaluation_configured"],
         "evaluation_configured": ["evaluate"],
-        "evaluate": [],
+        "evaluate": ["run_report"],
+        "run_report": [],
     }
     # nothing downstream reads a users table that failed validation
     assert downstream["user_events"] == {
         "embed_events": ["validate_users"],
         "validate_users": ["cooccurrence", "publish_users"],
         "publish_users": ["reconcile_users"],
-        "reconcile_users": [],
+        "reconcile_users": ["run_report"],
         "cooccurrence": ["recs_users"],
-        "recs_users": [],
+        "recs_users": ["run_report"],
+        "run_report": [],
     }
+    # every run writes its report (tests/dags/test_run_report_task.py)
+    for dag in report["dags"].values():
+        assert dag["tasks"]["run_report"]["teardown"]
     gate = _tasks(report, "recs_and_dedup")["evaluation_configured"]
     assert gate["type"] == "ShortCircuitOperator"
 
@@ -210,6 +216,7 @@ def test_outlets_and_schedules_name_the_tables_contracts(report):
         "publish_catalog": [],
         "reconcile_catalog": [],
         "maintain": [],
+        "run_report": [],
     }
     assert outlets["user_events"] == {
         "embed_events": sorted([_asset(tables.USER_EMBEDDINGS), _asset(tables.EVENTS)]),
@@ -218,6 +225,7 @@ def test_outlets_and_schedules_name_the_tables_contracts(report):
         "reconcile_users": [],
         "cooccurrence": [_asset(tables.COOCCURRENCE)],
         "recs_users": [_asset(tables.USER_RECS)],
+        "run_report": [],
     }
     assert outlets["recs_and_dedup"] == {
         "neighbors": [_asset(tables.NEIGHBORS)],
@@ -225,6 +233,7 @@ def test_outlets_and_schedules_name_the_tables_contracts(report):
         "recs_items": [_asset(tables.ITEM_RECS)],
         "evaluation_configured": [],
         "evaluate": [],
+        "run_report": [],
     }
     # a version that failed validation is not read downstream: the schedule is the validated
     # asset, whose URI Airflow must not fold into the table's own
@@ -266,6 +275,8 @@ maintain = catalog.task_dict.get("maintain")
 report = {
     "embed": {"default": args("catalog_embeddings", "embed_catalog"),
               "allowed": args("catalog_embeddings", "embed_catalog", allow_mass_delete=True)},
+    "validate": {"default": args("catalog_embeddings", "validate_catalog"),
+                 "accepted": args("catalog_embeddings", "validate_catalog", accept_drift=True)},
     "publish": {"default": args("catalog_embeddings", "publish_catalog"),
                 "full": args("catalog_embeddings", "publish_catalog", full_refresh=True)},
     "events": {"scheduled": args("user_events", "embed_events"),
@@ -307,6 +318,15 @@ def test_a_mass_delete_needs_the_allow_mass_delete_param(rendered):
     assert _value(rendered["embed"]["allowed"], "--allow-mass-delete") == "True"
 
 
+def test_drift_is_accepted_by_the_accept_drift_param(rendered):
+    param = rendered["params"]["accept_drift"]
+    assert param["value"] is False and param["schema"]["type"] == "boolean"
+    assert "centroid_shift_fail" in param["description"]
+    assert _value(rendered["validate"]["default"], "--accept-drift") == "False"
+    assert _value(rendered["validate"]["accepted"], "--accept-drift") == "True"
+    assert "--accept-drift" not in rendered["publish"]["default"]
+
+
 def test_a_full_refresh_is_asked_for_by_the_full_refresh_param(rendered):
     assert rendered["params"]["full_refresh"]["value"] is False
     assert _value(rendered["publish"]["default"], "--full-refresh") == "False"
@@ -317,7 +337,8 @@ def test_a_full_refresh_is_asked_for_by_the_full_refresh_param(rendered):
 def test_maintenance_runs_last_and_after_failures_too(rendered):
     maintain = rendered["maintain"]
     assert maintain, "catalog_embeddings has no maintain task"
-    assert maintain["upstream"] == ["reconcile_catalog"] and maintain["downstream"] == []
+    assert maintain["upstream"] == ["reconcile_catalog"]
+    assert maintain["downstream"] == ["run_report"]  # the run's report shows what it swept
     # a teardown: runs once upstream is done, whatever its state, and leaves the run's state
     # to the tasks before it
     assert maintain["teardown"] and maintain["trigger_rule"] == "all_done_setup_success"

@@ -17,6 +17,6 @@ def test_febrl3_dedup_reaches_the_f1_bar(spark, tmp_path):
     data = ["--data-dir", str(tmp_path / "data"), "--config", str(config)]
     stages = ["embed-catalog", "validate-catalog", "neighbors", "dedup", "evaluate"]
     assert main(["demo", "--dataset", "febrl", *data, *[f"--stage={s}" for s in stages]]) == 0
-    report = json.loads((tmp_path / "lake/reports/evaluate/dedup.json").read_text())
+    report = json.loads((tmp_path / "data/febrl/lakehouse/reports/evaluate/dedup.json").read_text())
     assert report["items"] == 5000 and report["gold_pairs"] == 6538
     assert report["pairwise_f1"] >= 0.95 and report["bcubed_f1"] >= 0.95

@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,3 +69,29 @@ def dag_test(
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"dag.test() printed no result:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+@contextmanager
+def airflow_services(env: dict, logs: Path, *commands: list[str]) -> Iterator[None]:
+    """Airflow components (``["api-server", "--port", "8080"]``, ``["scheduler"]``) running in
+    the background with ``env``, each logging to ``logs/<component>.log``; stopped on exit."""
+    logs.mkdir(parents=True, exist_ok=True)
+    processes = [
+        subprocess.Popen(
+            [str(BIN / "airflow"), *command],
+            env=env,
+            stdout=(logs / f"{command[0]}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for command in commands
+    ]
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -231,12 +231,10 @@ def test_validation_leaves_no_temporary_folder_and_no_progress_bars(
     cwd.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.chdir(cwd)
-    docs = tmp_path / "lake" / "reports" / "data_docs" / "catalog"
 
-    outcome = run_suite(df, "maintain_probe", expectations(ValidateConfig(), 20, 8), docs)
+    outcome = run_suite(df, "maintain_probe", expectations(ValidateConfig(), 20, 8))
 
     assert outcome.success, outcome.failures
-    assert outcome.docs_index.is_file()  # the published site stays: it is the output
     assert list(scratch.iterdir()) == [] and list(cwd.iterdir()) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "lake", "tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "tmp"]
     assert "Calculating Metrics" not in capfd.readouterr().err

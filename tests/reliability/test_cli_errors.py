@@ -25,6 +25,7 @@ def _write_config(folder: Path, extra: str = "") -> Path:
     path = folder / "pipelines.toml"
     base = '[lake]\nroot = "lake"\n[spark]\nmaster = "local[2]"\n[catalog]\nsource = "c.csv"\n'
     path.write_text(base + extra)
+    (folder / "c.csv").write_text("item_id,title\nI1,a title\n")  # run checks its header first
     return path
 
 
@@ -157,6 +158,21 @@ def test_job_passes_allow_mass_delete(config, opened, monkeypatch):
         argv = ["--config", str(config), "--allow-mass-delete", flag]
         assert run_job(["--stage", "embed-catalog", *argv]) == 0
     assert [call["allow_mass_delete"] for call in opened] == [False, True]
+
+
+def test_run_accepts_drift_in_the_name_of_the_user(config, opened, monkeypatch):
+    monkeypatch.setattr("getpass.getuser", lambda: "alice")
+    assert main(["run", "--config", str(config)]) == 0
+    assert main(["run", "--config", str(config), "--accept-drift"]) == 0
+    assert [call["accept_drift"] for call in opened] == [None, "alice"]
+
+
+def test_a_job_accepts_drift_in_the_name_of_its_run(config, opened, monkeypatch):
+    monkeypatch.setattr(stages, "run_stages", lambda ctx, selected: [_Result()])
+    for flag in ("false", "true"):
+        argv = ["--config", str(config), "--run-id", "manual__1", "--accept-drift", flag]
+        assert run_job(["--stage", "validate-catalog", *argv]) == 0
+    assert [call["accept_drift"] for call in opened] == [None, "run manual__1"]
 
 
 class _Result:

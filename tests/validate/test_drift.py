@@ -164,3 +164,28 @@ def test_staged_key_blocks_are_removed_and_crashed_leftovers_swept(spark, tmp_pa
     assert report.status == "ok", report.message  # 0.95 >= the warn threshold
     assert report.stability == pytest.approx(1 - 2 / N)
     assert list(staging.iterdir()) == []
+
+
+def test_a_changed_text_template_makes_drift_expected_however_large(spark, tmp_path):
+    templates = ("{title}", "{title}. {description}")
+    report = _drift(spark, tmp_path, _rotated(BASE, 0.30), BASE, templates=templates)
+    assert report.status == "expected", report.message
+    assert "'{title}'" in report.message and "'{title}. {description}'" in report.message
+    assert report.centroid_shift is None
+
+
+def test_the_same_or_an_unrecorded_template_is_measured(spark, tmp_path):
+    for templates in (("{title}", "{title}"), (None, "{title}")):
+        report = _drift(spark, tmp_path, _rotated(BASE, 0.30), BASE, templates=templates)
+        assert report.status == "fail", report.message
+
+
+def test_an_accepted_failure_keeps_its_measures_and_names_who(spark, tmp_path):
+    from datetime import UTC, datetime
+
+    failed = _drift(spark, tmp_path, _rotated(BASE, 0.30), BASE)
+    accepted = failed.accepted("alice", datetime(2026, 3, 1, tzinfo=UTC))
+    assert accepted.status == "accepted" and accepted.accepted_by == "alice"
+    assert accepted.accepted_at == "2026-03-01T00:00:00+00:00"
+    assert accepted.centroid_shift == failed.centroid_shift
+    assert "accepted by alice" in accepted.message
