@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers.airflow_env import BIN, REPO, airflow_env, migrate
+from helpers.airflow_env import REPO, airflow_env, airflow_services, migrate
 from test_catalog_dag import sample_config
 from test_scale_out import _free_port
 
@@ -85,26 +85,9 @@ def running_airflow(tmp_path):
     )
     migrate(env)
     logs = tmp_path / "logs"
-    logs.mkdir()
-    processes = [
-        subprocess.Popen(
-            [str(BIN / "airflow"), *command],
-            env=env,
-            stdout=(logs / f"{command[0]}.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for command in (["api-server", "--port", str(port)], ["scheduler"], ["dag-processor"])
-    ]
-    try:
+    services = (["api-server", "--port", str(port)], ["scheduler"], ["dag-processor"])
+    with airflow_services(env, logs, *services):
         yield f"http://127.0.0.1:{port}", logs
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def test_trigger_through_rest_and_see_it_in_the_ui(running_airflow):

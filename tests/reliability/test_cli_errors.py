@@ -153,7 +153,7 @@ def test_run_passes_allow_mass_delete(config, opened):
 
 
 def test_job_passes_allow_mass_delete(config, opened, monkeypatch):
-    monkeypatch.setattr(stages, "run_stages", lambda ctx, selected: [_Result()])
+    monkeypatch.setattr(stages, "run_stages", lambda ctx, selected: [_result()])
     for flag in ("false", "true"):
         argv = ["--config", str(config), "--allow-mass-delete", flag]
         assert run_job(["--stage", "embed-catalog", *argv]) == 0
@@ -168,16 +168,17 @@ def test_run_accepts_drift_in_the_name_of_the_user(config, opened, monkeypatch):
 
 
 def test_a_job_accepts_drift_in_the_name_of_its_run(config, opened, monkeypatch):
-    monkeypatch.setattr(stages, "run_stages", lambda ctx, selected: [_Result()])
+    monkeypatch.setattr(stages, "run_stages", lambda ctx, selected: [_result()])
     for flag in ("false", "true"):
         argv = ["--config", str(config), "--run-id", "manual__1", "--accept-drift", flag]
         assert run_job(["--stage", "validate-catalog", *argv]) == 0
     assert [call["accept_drift"] for call in opened] == [None, "run manual__1"]
 
 
-class _Result:
-    def as_dict(self) -> dict:
-        return {}
+def _result():
+    from pipelines.runtime.context import StageResult
+
+    return StageResult(stage="embed-catalog")
 
 
 def test_job_failure_is_one_line_and_the_traceback_only_debug_logged(
