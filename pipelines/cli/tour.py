@@ -43,7 +43,7 @@ def cmd_tour(settings: Settings, args: argparse.Namespace) -> int:
     pair = show_cluster(console, view, catalog)
     item = show_similar(console, view, catalog, pair[0] if pair else None)
     user = show_user(console, view, catalog)
-    show_evaluation(console, settings.lake.root / "reports" / "evaluate")
+    show_evaluation(console, settings.lake.reports_dir / "evaluate")
     show_report(console, settings, view)
     show_next(console, catalog, option, item, user, pair)
     return 0

@@ -180,8 +180,8 @@ def dedup_catalog(ctx: RunContext) -> StageResult:
         finally:
             for frame in (fields, *cached):
                 frame.unpersist()
-    n_pairs = written.count()
-    matches = written.filter(F.col("decision") == "match").count()
+    decisions = dict(written.groupBy("decision").count().collect())
+    n_pairs, matches = sum(decisions.values()), decisions.get("match", 0)
     sizes = size_distribution(ctx.lake.read(DEDUP_CLUSTERS, version))
     clusters = sum(sizes.values())
     clustered = sum(int(size) * n for size, n in sizes.items())

@@ -17,3 +17,8 @@ class LakeConfig(BaseModel):
     engine: EngineName = "delta-rs"
     # the maintain stage's VACUUM keeps every version committed within this many hours
     retention_hours: float = Field(default=168.0, ge=0)
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where the stages' reports and the run reports go, beside the tables."""
+        return self.root / "reports"

@@ -40,7 +40,7 @@ SECTIONS = {  # id -> title, in page order
 
 def reports_dir(settings: Settings) -> Path:
     """Where every report of the lake goes (as ``RunContext.reports_dir``)."""
-    return settings.lake.root / "reports"
+    return settings.lake.reports_dir
 
 
 def report_path(settings: Settings, run_id: str) -> Path:

@@ -69,7 +69,7 @@ class RunContext:
 
     @property
     def reports_dir(self) -> Path:
-        return self.settings.lake.root / "reports"
+        return self.settings.lake.reports_dir
 
     def workdir(self, kind: str, name: str, parent: Path | None = None):
         """A working folder of this run under ``<lake>/_work/<kind>`` (or ``parent``), removed
