@@ -65,6 +65,7 @@ quarantine/events | run_id key | embed-events | - | source reason key raw run_id
     event_time event_date
 embeddings/users | user_id | embed-events | vector | user_id vector n_events last_event_at model_id
     run_id
+users/base | user_id | embed-events | - | user_id item_sum text_sum n_events last_event_at
 neighbors/catalog | item_id rank | neighbors | - | item_id rank neighbor_id score
 quality/outliers | item_id | neighbors | - | item_id run_id
 cooccurrence/items | item_id rank | cooccurrence | - | item_id rank neighbor_id score run_id
@@ -96,6 +97,7 @@ TABLES = _declared(CONTRACTS)
     EVENTS,
     EVENTS_QUARANTINE,
     USER_EMBEDDINGS,
+    USER_BASE,
     NEIGHBORS,
     OUTLIERS,
     COOCCURRENCE,

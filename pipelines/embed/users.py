@@ -13,6 +13,7 @@ from pipelines.embed.events import (
     run_window,
     window_dates,
 )
+from pipelines.embed.user_base import UserBase, since
 from pipelines.encoder.auto import resolve_backend
 from pipelines.encoder.udf import embedding_column
 from pipelines.lake.partitions import Partitions
@@ -38,26 +39,37 @@ def text_vectors(ctx: RunContext, events: DataFrame, catalog_model: str | None) 
 
 
 def embed_events(ctx: RunContext) -> StageResult:
-    """Ingest the interval's events, then recompute the vectors of the users who have events
-    in it (over their whole history) and MERGE them into the users table."""
+    """Ingest the interval's events, then recompute the users who have events in it from
+    the users base (their sums before the window's first day) plus their events since, and
+    MERGE them into the users table; a run without an interval recomputes every user."""
     counts = ingest_events(ctx)
     events = ctx.lake.read(EVENTS)
-    history = events if ctx.interval is None else touched_history(ctx, events)
     catalog_version = validated_version(ctx)
     items = live_vectors(ctx, catalog_version)
     model_id = live_model_id(ctx.lake, catalog_version)
-    texts = text_vectors(ctx, history, model_id)
-    fresh = user_vectors(history, items, ctx.settings.users, texts).select(
+    base = UserBase(ctx, items, catalog_version, lambda rows: text_vectors(ctx, rows, model_id))
+    window = run_window(ctx)
+    if window is None:
+        seal, rebuild = last_event_date(events), "a run without an interval reads every event"
+    else:
+        seal, rebuild = window_dates(window)[0], None
+    summed = None if seal is None else base.sealed_at(seal, rebuild)
+    recent = events if seal is None else since(events, seal)
+    everyone = window is None or not ctx.lake.exists(USER_EMBEDDINGS)
+    if not everyone:
+        touched = touched_users(ctx, window)
+        recent, summed = recent.join(touched, "user_id"), summed.join(touched, "user_id", "semi")
+    fresh = user_vectors(recent, items, ctx.settings.users, base.texts(recent), summed).select(
         "*", F.lit(model_id or "").alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
-    if ctx.interval is None or not ctx.lake.exists(USER_EMBEDDINGS):
+    if everyone:
         expected = count_expected_users(events, items)
     else:
-        expected = count_merged_users(ctx, history, items)
+        expected = count_merged_users(ctx, recent, summed, items)
     metadata = {EXPECTED_LIVE_ROWS: expected}
-    if ctx.interval is None:  # every event was read: the table is rebuilt
+    if window is None:  # every user was recomputed: the table is rebuilt
         version = ctx.lake.write(fresh, USER_EMBEDDINGS, ctx.run_id, metadata=metadata)
-    else:  # only the interval's users change: one MERGE by user_id
+    else:  # only the window's users change: one MERGE by user_id
         version = ctx.lake.merge(fresh, USER_EMBEDDINGS, ["user_id"], ctx.run_id, metadata)
     users = ctx.lake.read(USER_EMBEDDINGS, version).count()
     quarantined = sum(n for reason, n in counts.items() if reason != "clean")
@@ -67,27 +79,38 @@ def embed_events(ctx: RunContext) -> StageResult:
         embedded=users,
         quarantined=quarantined,
         table_version=version,
-        details={"events": counts, "interval": [str(t) for t in ctx.interval or ()]},
+        details={
+            "events": counts,
+            "interval": [str(t) for t in ctx.interval or ()],
+            "users_base": base.action or "none (no events)",
+        },
     )
 
 
-def touched_history(ctx: RunContext, events: DataFrame) -> DataFrame:
-    """All the events of the users with events in the run's window (found in the window's
-    days alone; adaptive execution broadcasts them when few, as an hour's users are)."""
-    window = run_window(ctx)
+def last_event_date(events: DataFrame):
+    """The newest event_date of the clean events (None: no events): a run without an
+    interval seals the base there, so the next hourly run finds it sealed at its day."""
+    return events.agg(F.max(EVENT_DATE)).first()[0]
+
+
+def touched_users(ctx: RunContext, window) -> DataFrame:
+    """The users with events in the run's window, found in the window's days alone
+    (adaptive execution broadcasts them when few, as an hour's users are)."""
     days = Partitions.of(EVENT_DATE, window_dates(window))
     rows = ctx.lake.read(EVENTS, partitions=days)
-    touched = rows.filter(in_interval(F.col("event_time"), window)).select("user_id").distinct()
-    return events.join(touched, "user_id")
+    return rows.filter(in_interval(F.col("event_time"), window)).select("user_id").distinct()
 
 
-def count_merged_users(ctx: RunContext, history: DataFrame, items: DataFrame) -> int:
+def count_merged_users(
+    ctx: RunContext, recent: DataFrame, summed: DataFrame, items: DataFrame
+) -> int:
     """The rows an interval run's MERGE must leave: the users the table held before it, and
-    the touched users with a clean event on a live item (counted from the inputs, not the
-    result, so a MERGE that loses rows fails validation)."""
+    the touched users with a clean event on a live item, since the seal or in the base
+    (counted from the inputs, not the result, so a MERGE that loses rows fails validation)."""
     before = ctx.lake.read(USER_EMBEDDINGS).select("user_id")
-    fresh = history.select("user_id", "item_id").join(items.select("item_id"), "item_id")
-    return before.unionByName(fresh.select("user_id")).distinct().count()
+    live = recent.select("user_id", "item_id").join(items.select("item_id"), "item_id")
+    fresh = live.select("user_id").unionByName(summed.select("user_id"))
+    return before.unionByName(fresh).distinct().count()
 
 
 def count_expected_users(events: DataFrame, items: DataFrame) -> int:

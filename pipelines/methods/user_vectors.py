@@ -20,6 +20,11 @@ from pipelines.methods.config import UsersConfig
 USER_SCHEMA = (
     "user_id string not null, vector array<float>, n_events int not null, last_event_at timestamp"
 )
+# a user's decayed sums (anchored at last_event_at): what later events add to exactly
+SUMS_SCHEMA = (
+    "user_id string not null, item_sum array<double>, text_sum array<double>,"
+    " n_events int not null, last_event_at timestamp"
+)
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -49,36 +54,51 @@ def blend_text(item_mean: np.ndarray, text_mean: np.ndarray | None, weight: floa
     return weighted_unit_mean(np.stack([item_mean, text_mean]), np.array([1 - weight, weight]))
 
 
+def _sums(events: pd.DataFrame, cfg: UsersConfig) -> dict:
+    """One user's decayed sums, anchored at their latest event: a row of SUMS_SCHEMA. A
+    row of ``events`` may stand for many events already summed (``n`` of them, at its time)."""
+    times = pd.to_datetime(events["event_time"])
+    seconds = (times - pd.Timestamp(0)).dt.total_seconds().to_numpy()
+    weights = decay_weights(events["weight"].to_numpy(), seconds, cfg.half_life_days)
+    vectors = np.stack(events["vector"].to_numpy()).astype(np.float64)
+    has_text = events["text_vector"].notna().to_numpy()
+    text_sum = None
+    if has_text.any():
+        texts = np.stack(events["text_vector"][has_text].to_numpy()).astype(np.float64)
+        text_sum = (weights[has_text, None] * texts).sum(axis=0)
+    return {
+        "user_id": events["user_id"].iloc[0],
+        "item_sum": (weights[:, None] * vectors).sum(axis=0),
+        "text_sum": text_sum,
+        "n_events": int(events["n"].sum()),
+        "last_event_at": times.max(),
+    }
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vector)
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
 def _one_user(cfg: UsersConfig) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def run(events: pd.DataFrame) -> pd.DataFrame:
-        times = pd.to_datetime(events["event_time"])
-        seconds = (times - pd.Timestamp(0)).dt.total_seconds().to_numpy()
-        weights = decay_weights(events["weight"].to_numpy(), seconds, cfg.half_life_days)
-        vectors = np.stack(events["vector"].to_numpy()).astype(np.float64)
-        vector = weighted_unit_mean(vectors, weights)
-        has_text = events["text_vector"].notna().to_numpy()
-        if has_text.any():
-            texts = np.stack(events["text_vector"][has_text].to_numpy()).astype(np.float64)
-            text_mean = weighted_unit_mean(texts, weights[has_text])
-            vector = blend_text(vector, text_mean, cfg.text_weight)
-        return pd.DataFrame(
-            {
-                "user_id": [events["user_id"].iloc[0]],
-                "vector": [vector],
-                "n_events": [len(events)],
-                "last_event_at": [times.max()],
-            }
-        )
+        sums = _sums(events, cfg)
+        text = sums.pop("text_sum")
+        vector = unit(sums.pop("item_sum"))
+        vector = blend_text(vector, None if text is None else unit(text), cfg.text_weight)
+        return pd.DataFrame([sums | {"vector": vector}])
 
     return run
 
 
-def user_vectors(
+def _one_sum(cfg: UsersConfig) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    return lambda events: pd.DataFrame([_sums(events, cfg)])
+
+
+def weighted_events(
     events: DataFrame, items: DataFrame, cfg: UsersConfig, texts: DataFrame | None = None
 ) -> DataFrame:
-    """One row per user of ``events`` (user_id, item_id, event_type, event_time[, text])
-    whose items are in ``items`` (item_id, vector); ``texts`` (text, text_vector) blends in
-    the embedded event texts."""
+    """user_id, event_time, weight, vector, text_vector, n (1) of the events on ``items``."""
     weighted = events.select(
         "user_id",
         "item_id",
@@ -90,5 +110,55 @@ def user_vectors(
         weighted = weighted.withColumn("text_vector", F.lit(None).cast("array<float>"))
     else:
         weighted = weighted.join(texts.select("text", "text_vector"), "text", "left")
-    weighted = weighted.drop("text")
+    return weighted.select(
+        "user_id", "event_time", "weight", "vector", "text_vector", F.lit(1).alias("n")
+    )
+
+
+def sums_as_events(sums: DataFrame) -> DataFrame:
+    """Rows of SUMS_SCHEMA as weighted events: one per user, at its anchor, with weight 1,
+    standing for ``n_events`` events (decaying a sum scales each of its terms alike)."""
+    return sums.select(
+        "user_id",
+        F.col("last_event_at").alias("event_time"),
+        F.lit(1.0).alias("weight"),
+        F.col("item_sum").alias("vector"),
+        F.col("text_sum").alias("text_vector"),
+        F.col("n_events").alias("n"),
+    )
+
+
+def _weighted(events, items, cfg, texts, base: DataFrame | None) -> DataFrame:
+    weighted = weighted_events(events, items, cfg, texts)
+    if base is None:
+        return weighted
+    doubles = [F.col(c).cast("array<double>").alias(c) for c in ("vector", "text_vector")]
+    weighted = weighted.select("user_id", "event_time", "weight", *doubles, "n")
+    return weighted.unionByName(sums_as_events(base))
+
+
+def user_vectors(
+    events: DataFrame,
+    items: DataFrame,
+    cfg: UsersConfig,
+    texts: DataFrame | None = None,
+    base: DataFrame | None = None,
+) -> DataFrame:
+    """One row per user of ``events`` (user_id, item_id, event_type, event_time[, text])
+    whose items are in ``items`` (item_id, vector); ``texts`` (text, text_vector) blends in
+    the embedded event texts; ``base`` (rows of SUMS_SCHEMA) adds the sums of earlier events,
+    so a user with base rows alone gets a vector too."""
+    weighted = _weighted(events, items, cfg, texts, base)
     return weighted.groupBy("user_id").applyInPandas(_one_user(cfg), USER_SCHEMA)
+
+
+def user_sums(
+    events: DataFrame,
+    items: DataFrame,
+    cfg: UsersConfig,
+    texts: DataFrame | None = None,
+    base: DataFrame | None = None,
+) -> DataFrame:
+    """Like ``user_vectors``, but the unnormalised sums (SUMS_SCHEMA) that ``base`` takes."""
+    weighted = _weighted(events, items, cfg, texts, base)
+    return weighted.groupBy("user_id").applyInPandas(_one_sum(cfg), SUMS_SCHEMA)
