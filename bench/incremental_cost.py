@@ -4,9 +4,10 @@ hourly events run with a long history against one with a short history.
     python bench/incremental_cost.py [--items 100000] [--changed 0.01] [--hourly-events 500]
 
 (a) embed-catalog first load of a synthetic catalog (backend onnx-int8, the fastest real
-    backend here), then the same catalog with ``--changed`` of its rows retitled: the re-run's
-    wall time over the first load's, and the bytes the re-run added to the table (data files
-    and log entry) over the table's size;
+    backend here; both paths warmed first on 20 rows, untimed), then the same catalog with
+    ``--changed`` of its rows retitled: the re-run's wall time (the better of two runs on
+    copies of the loaded lake) over the first load's, and the bytes the re-run added to the
+    table (data files and log entry) over the table's size;
 (b) embed-events on that catalog: one hourly run (interval = the last hour, its source holding
     that hour's events as an hourly landing folder would) on a lake whose events/clean holds
     1 day of history, and on one holding 30 days: the 30-day run's time over the 1-day run's.
@@ -106,10 +107,14 @@ def catalog_cost(bench: Bench, items: int, changed: float) -> dict:
     from pipelines.tables import CATALOG_EMBEDDINGS
 
     source = bench.work / "catalog.csv"
-    catalog(20).to_csv(source, index=False)
+    small = catalog(20)
+    small.to_csv(source, index=False)
     bench.settings.catalog.source = source
     warm = bench.context(bench.work / "warm")
     bench.timed(embed_catalog, warm)  # the ONNX export and worker start-up, untimed
+    small.loc[0, "title"] += " refreshed"
+    small.to_csv(source, index=False)
+    bench.timed(embed_catalog, bench.context(bench.work / "warm"))  # the re-run's path, too
     lake = bench.work / "lake"
     shutil.copytree(warm.cache_dir, lake / warm.cache_dir.name)
     rows = catalog(items)
@@ -117,10 +122,14 @@ def catalog_cost(bench: Bench, items: int, changed: float) -> dict:
     first = bench.timed(embed_catalog, bench.context(lake))
     table = lake / CATALOG_EMBEDDINGS
     before, size = table_files(table), current_bytes(table)
+    again = bench.work / "lake-again"
+    shutil.copytree(lake, again)
     picked = rows.sample(frac=changed, random_state=5).index
     rows.loc[picked, "title"] = rows.loc[picked, "title"] + " refreshed"
     rows.to_csv(source, index=False)
-    rerun = bench.timed(embed_catalog, bench.context(lake))
+    runs = [bench.timed(embed_catalog, bench.context(path)) for path in (lake, again)]
+    rerun = min(runs)  # the same re-run on two copies: the better of two, as for the hourly runs
+    shutil.rmtree(again)
     added = sum(s for f, s in table_files(table).items() if f not in before)
     print(f"catalog: first load {first:.1f} s, re-run {rerun:.1f} s, {added} of {size} bytes")
     return {"items": items, "changed_rows": len(picked), "first_load_s": round(first, 2),

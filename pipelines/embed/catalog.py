@@ -26,6 +26,7 @@ from pipelines.embed.config import template_fields
 from pipelines.embed.errors import AccountingError, MassDeleteError
 from pipelines.embed.rows import (
     REASONS,
+    SCHEMA,
     classify,
     embed_rows,
     kept_rows,
@@ -113,8 +114,7 @@ def _update(ctx: RunContext, spec: BackendSpec, prepared: DataFrame, rejected: d
             return result
         to_embed = classified.filter(F.col("_status").isin("new", "changed"))
         if _merges(result, statuses, expected, ctx.lake.deleted_fraction(CATALOG_EMBEDDINGS)):
-            changed = payload_rows(classified, previous)
-            changed = changed.unionByName(new_tombstones(classified, ctx.run_id))
+            changed = _changed_rows(classified, previous, statuses, ctx.run_id)
             result.table_version = _commit(
                 ctx, spec, to_embed, result.embedded, expected, changed, merge=True
             )
@@ -228,6 +228,19 @@ def _result(spec: BackendSpec, reasons: dict, statuses: dict) -> StageResult:
     return result
 
 
+def _changed_rows(
+    classified: DataFrame, previous: DataFrame, statuses: dict, run_id: str
+) -> DataFrame:
+    """What a MERGE writes besides the embedded rows: payload-only changes and new
+    tombstones, each read from the table only when the run has some."""
+    changed = classified.sparkSession.createDataFrame([], SCHEMA)
+    if statuses.get("payload"):
+        changed = changed.unionByName(payload_rows(classified, previous))
+    if statuses.get("deleted"):
+        changed = changed.unionByName(new_tombstones(classified, previous, run_id))
+    return changed
+
+
 def _carried_rows(
     classified: DataFrame, previous: DataFrame, valid: DataFrame, run_id: str
 ) -> DataFrame:
@@ -236,7 +249,7 @@ def _carried_rows(
     old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
     return (
         kept_rows(classified, previous)
-        .unionByName(new_tombstones(classified, run_id))
+        .unionByName(new_tombstones(classified, previous, run_id))
         .unionByName(shaped(old_tombstones))
     )
 

@@ -40,8 +40,9 @@ SCHEMA = StructType(
 COLUMNS = SCHEMA.fieldNames()
 
 
-# what classify carries of the current rows: all but the vector, fetched only for rows that
-# keep theirs (a change of 1% must not shuffle the other 99% of the vectors)
+# what classify compares of the current rows; the rest is fetched only for the rows that
+# keep theirs or become tombstones (a change of 1% must not shuffle the other 99%)
+COMPARED = ("item_id", "content_hash", "payload")
 NARROW = [name for name in COLUMNS if name not in ("vector", "is_deleted")]
 
 
@@ -50,11 +51,13 @@ REASONS = ("null_id", "duplicate_id", "duplicate_row", "empty_text")
 
 def _reason(id_col: Column, text: Column, hash_: Column, payload: Column) -> Column:
     """One of REASONS for a row to quarantine, null for a good row."""
-    same_id = Window.partitionBy(id_col)
     version = F.concat_ws("\x1f", F.coalesce(hash_, F.lit("")), F.coalesce(payload, F.lit("")))
+    # one sort serves every window below: they share partitioning and order
+    in_order = Window.partitionBy(id_col).orderBy(version)
+    same_id = in_order.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     copies = F.count(F.lit(1)).over(same_id)
-    versions = F.size(F.collect_set(version).over(same_id))
-    copy_number = F.row_number().over(same_id.orderBy(version))
+    versions = F.when(F.min(version).over(same_id) == F.max(version).over(same_id), 1).otherwise(2)
+    copy_number = F.row_number().over(in_order)
     null_id, duplicate_id, duplicate_row, empty_text = REASONS
     return (
         F.when(id_col.isNull(), null_id)
@@ -97,7 +100,7 @@ def classify(valid: DataFrame, previous: DataFrame, held: DataFrame | None = Non
     new | changed (re-embed), same | payload (keep the vector), held (an id whose source
     rows conflict: keep its last good row), deleted (tombstone). ``held`` has ``_held_id``."""
     live = previous.filter(~F.col("is_deleted"))
-    prior = live.select(*[F.col(name).alias(f"_prev_{name}") for name in NARROW])
+    prior = live.select(*[F.col(name).alias(f"_prev_{name}") for name in COMPARED])
     joined = valid.join(prior, valid["item_id"] == prior["_prev_item_id"], "full_outer")
     if held is None:
         held = previous.sparkSession.createDataFrame([], "_held_id string")
@@ -120,18 +123,21 @@ def _prior(names: tuple[str, ...]) -> dict[str, Column]:
 _CARRIED = ("model_id", "vector", "embedded_at", "run_id")
 
 
-def _with_vectors(rows: DataFrame, previous: DataFrame) -> DataFrame:
-    """``rows`` (classified) with ``_prev_vector``, the vector each holds in ``previous``."""
-    vectors = previous.filter(~F.col("is_deleted")).select(
-        F.col("item_id").alias("_prev_item_id"), F.col("vector").alias("_prev_vector")
+def _with_prior(rows: DataFrame, previous: DataFrame, vector: bool = True) -> DataFrame:
+    """``rows`` (classified) with the ``_prev_`` columns classify did not compare, and
+    ``_prev_vector`` unless ``vector`` is False, as each row holds them in ``previous``."""
+    names = [name for name in NARROW if name not in COMPARED] + (["vector"] if vector else [])
+    prior = previous.filter(~F.col("is_deleted")).select(
+        F.col("item_id").alias("_prev_item_id"),
+        *[F.col(name).alias(f"_prev_{name}") for name in names],
     )
-    return rows.join(vectors, "_prev_item_id")
+    return rows.join(prior, "_prev_item_id")
 
 
 def kept_rows(classified: DataFrame, previous: DataFrame) -> DataFrame:
     """Rows that keep their vector: unchanged text (payload new or not), and held ids."""
     status = F.col("_status")
-    rows = _with_vectors(classified.filter(status.isin("same", "payload", "held")), previous)
+    rows = _with_prior(classified.filter(status.isin("same", "payload", "held")), previous)
     kept = shaped(rows.filter(status != "held"), **_prior(_CARRIED), is_deleted=F.lit(False))
     held = shaped(
         rows.filter(status == "held"),
@@ -144,12 +150,13 @@ def kept_rows(classified: DataFrame, previous: DataFrame) -> DataFrame:
 
 def payload_rows(classified: DataFrame, previous: DataFrame) -> DataFrame:
     """Rows whose payload alone changed: the new payload with the vector they had."""
-    rows = _with_vectors(classified.filter(F.col("_status") == "payload"), previous)
+    rows = _with_prior(classified.filter(F.col("_status") == "payload"), previous)
     return shaped(rows, **_prior(_CARRIED), is_deleted=F.lit(False))
 
 
-def new_tombstones(classified: DataFrame, run_id: str) -> DataFrame:
-    rows = classified.filter(F.col("_status") == "deleted")
+def new_tombstones(classified: DataFrame, previous: DataFrame, run_id: str) -> DataFrame:
+    deleted = classified.filter(F.col("_status") == "deleted")
+    rows = _with_prior(deleted, previous, vector=False)
     no_vector = F.lit(None).cast(ArrayType(FloatType()))
     prior = shaped(rows, **_prior(tuple(NARROW)), vector=no_vector, is_deleted=F.lit(False))
     return tombstone(prior, run_id)

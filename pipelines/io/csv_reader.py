@@ -44,6 +44,8 @@ _RECORD = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*")
 _QUOTED_VALUE = re.compile(_QUOTED)
 _BOM = codecs.BOM_UTF8
 _UTF8_NAMES = ("utf-8", "utf-8-sig")
+PART_ROWS = 50_000
+BLOCK_BYTES = 1 << 20  # pyarrow's batch size, its default
 MAX_RECORD_BYTES = 16 * 2**20  # bounds driver memory when line breaks are missing or wrong
 
 Reject = Callable[[str, int, str, bytes, str], None]  # file, line, reason, record, detail
@@ -125,12 +127,26 @@ def convert_csv(
     clean = folder / "clean.csv"
     for index, file in enumerate(files):
         header, good = _write_clean(file, clean, options, reject)
-        with pq.ParquetWriter(rows / f"part-{index:05d}.parquet", schema) as writer:
-            if good:  # pyarrow refuses an empty CSV; an empty part still carries the schema
-                for batch in _parse_clean(clean, header, options):
-                    writer.write_batch(batch.select(columns))
+        batches = _parse_clean(clean, header, options) if good else iter(())
+        _write_parts(rows, f"part-{index:05d}", schema, (b.select(columns) for b in batches))
         clean.unlink()
     return rows
+
+
+def _write_parts(folder: Path, stem: str, schema: pa.Schema, batches: Iterator) -> None:
+    """One Parquet part per PART_ROWS records or so (Spark reads a large file on several
+    cores); at least one part, which carries the schema when there is no record."""
+    part, written, writer = 0, 0, pq.ParquetWriter(folder / f"{stem}-0.parquet", schema)
+    try:
+        for batch in batches:
+            if written >= PART_ROWS:
+                writer.close()
+                part, written = part + 1, 0
+                writer = pq.ParquetWriter(folder / f"{stem}-{part}.parquet", schema)
+            writer.write_batch(batch)
+            written += batch.num_rows
+    finally:
+        writer.close()
 
 
 def _write_clean(
@@ -158,7 +174,7 @@ def _parse_clean(clean: Path, header: list[str], options: CsvOptions) -> Iterato
     """Record batches of ``clean``; a row of the wrong shape raises, but none gets here."""
     return pa_csv.open_csv(
         clean,
-        read_options=pa_csv.ReadOptions(column_names=header),
+        read_options=pa_csv.ReadOptions(column_names=header, block_size=BLOCK_BYTES),
         parse_options=pa_csv.ParseOptions(newlines_in_values=options.multiline),
         convert_options=pa_csv.ConvertOptions(
             column_types={name: pa.string() for name in header},
@@ -171,6 +187,9 @@ def _parse_clean(clean: Path, header: list[str], options: CsvOptions) -> Iterato
 
 def _fault(record: bytes, header: list[str], options: CsvOptions) -> tuple[str, str] | None:
     """(reason, detail) for a record that cannot be read, None for a good one."""
+    if b'"' not in record and b"\r" not in record and record.isascii():
+        fields = record.count(b",") + 1  # unquoted ASCII: the checks below reduce to this
+        return None if fields == len(header) else (MALFORMED_ROW, _count_detail(fields, header))
     section = options.section
     if not _RECORD.fullmatch(record):
         return MALFORMED_ROW, _quote_detail(record, header, options)
@@ -181,10 +200,14 @@ def _fault(record: bytes, header: list[str], options: CsvOptions) -> tuple[str, 
         )
     fields = _field_count(record)
     if fields != len(header):
-        return MALFORMED_ROW, f"{fields} fields, header has {len(header)}"
+        return MALFORMED_ROW, _count_detail(fields, header)
     if options.is_utf8:
         return _utf8_fault(record, header, section)
     return None
+
+
+def _count_detail(fields: int, header: list[str]) -> str:
+    return f"{fields} fields, header has {len(header)}"
 
 
 def _quote_detail(record: bytes, header: list[str], options: CsvOptions) -> str:

@@ -234,6 +234,16 @@ def test_rejects_stream_in_batches(read, tmp_path, monkeypatch):
     assert result.rejected.count() == 5 and result.rows.count() == 1
 
 
+def test_a_large_file_becomes_several_parts_holding_every_row_once(read, tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_reader, "PART_ROWS", 3)
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 64)  # a batch of a row or two
+    lines = [HEADER] + [f"P{i},Tent {i},Acme,desc,{i}" for i in range(20)]
+    result = read(write(tmp_path / "c.csv", "\n".join(lines)))
+    assert len(result.rows.inputFiles()) >= 4
+    found = sorted(int(r.item_id[1:]) for r in result.rows.collect())
+    assert found == list(range(20))
+
+
 def test_overlong_record_fails_instead_of_filling_memory(read, tmp_path, monkeypatch):
     monkeypatch.setattr(csv_reader, "MAX_RECORD_BYTES", 64)
     text = f"{HEADER}\r" + "P1,Tent,Acme,desc,1\r" * 10  # lone CR line breaks: one long line
