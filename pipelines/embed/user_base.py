@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pipelines.embed.events import EVENT_DATE
-from pipelines.methods.user_vectors import user_sums
+from pipelines.methods.user_vectors import user_sums, weighted_events
 from pipelines.runtime.context import RunContext
 from pipelines.tables import EVENTS, USER_BASE
 
@@ -79,12 +79,12 @@ class UserBase:
         if reason:
             log.info("users/base: rebuilding from every event before %s (%s)", seal, reason)
             self.action = f"rebuilt before {seal} ({reason})"
-            version = self._write(user_sums(*self._inputs(before(events, seal))), seal, events)
+            version = self._write(self._sums(before(events, seal)), seal, events)
         elif state.sealed_before < seal:
             days = since(before(events, seal), state.sealed_before)
             old = lake.read(USER_BASE)
             touched = days.select("user_id").distinct()
-            fresh = user_sums(*self._inputs(days), base=old.join(touched, "user_id", "semi"))
+            fresh = self._sums(days, base=old.join(touched, "user_id", "semi"))
             self.action = f"folded {state.sealed_before} to {seal}"
             version = self._merge(fresh, seal, events)
         else:
@@ -92,8 +92,10 @@ class UserBase:
             return lake.read(USER_BASE)
         return lake.read(USER_BASE, version)
 
-    def _inputs(self, events: DataFrame):
-        return events, self.items, self.ctx.settings.users, self.texts(events)
+    def _sums(self, events: DataFrame, base: DataFrame | None = None) -> DataFrame:
+        cfg = self.ctx.settings.users
+        weighted = weighted_events(events, self.items, cfg, self.texts(events), base)
+        return user_sums(weighted, cfg)
 
     def _state(self) -> BaseState | None:
         lake = self.ctx.lake

@@ -17,7 +17,7 @@ from pipelines.embed.user_base import UserBase, since
 from pipelines.encoder.auto import resolve_backend
 from pipelines.encoder.udf import embedding_column
 from pipelines.lake.partitions import Partitions
-from pipelines.methods.user_vectors import user_vectors
+from pipelines.methods.user_vectors import user_vectors, weighted_events
 from pipelines.runtime.context import RunContext, StageResult
 from pipelines.runtime.reads import live_model_id, live_vectors, validated_version
 from pipelines.runtime.spark import task_threads
@@ -59,7 +59,9 @@ def embed_events(ctx: RunContext) -> StageResult:
     if not everyone:
         touched = touched_users(ctx, window)
         recent, summed = recent.join(touched, "user_id"), summed.join(touched, "user_id", "semi")
-    fresh = user_vectors(recent, items, ctx.settings.users, base.texts(recent), summed).select(
+    cfg = ctx.settings.users
+    weighted = weighted_events(recent, items, cfg, base.texts(recent), summed)
+    fresh = user_vectors(weighted, cfg).select(
         "*", F.lit(model_id or "").alias("model_id"), F.lit(ctx.run_id).alias("run_id")
     )
     if everyone:

@@ -21,7 +21,7 @@ from pyspark.sql.types import (
 
 from pipelines.methods.blend import blend_udf
 from pipelines.methods.cooccurrence import cooccurrence, recent_items
-from pipelines.methods.user_vectors import user_vectors
+from pipelines.methods.user_vectors import user_vectors, weighted_events
 from pipelines.vectors.search import stage_keys
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def recommend_from_events(
     """recommend_grid with user vectors and co-occurrence rebuilt from ``events`` alone (a
     training split). Event texts are left out of these vectors."""
     users_cfg = scoring.users_cfg
-    users = user_vectors(events, scoring.items, users_cfg)
+    users = user_vectors(weighted_events(events, scoring.items, users_cfg), users_cfg)
     cooc = cooccurrence(events, users_cfg.history_items, users_cfg.cooccurrence_k)
     return recommend_grid(users, events, cooc, scoring, staging, weights)
 

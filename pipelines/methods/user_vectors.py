@@ -95,7 +95,7 @@ def _one_sum(cfg: UsersConfig) -> Callable[[pd.DataFrame], pd.DataFrame]:
     return lambda events: pd.DataFrame([_sums(events, cfg)])
 
 
-def weighted_events(
+def _event_rows(
     events: DataFrame, items: DataFrame, cfg: UsersConfig, texts: DataFrame | None = None
 ) -> DataFrame:
     """user_id, event_time, weight, vector, text_vector, n (1) of the events on ``items``."""
@@ -128,8 +128,18 @@ def sums_as_events(sums: DataFrame) -> DataFrame:
     )
 
 
-def _weighted(events, items, cfg, texts, base: DataFrame | None) -> DataFrame:
-    weighted = weighted_events(events, items, cfg, texts)
+def weighted_events(
+    events: DataFrame,
+    items: DataFrame,
+    cfg: UsersConfig,
+    texts: DataFrame | None = None,
+    base: DataFrame | None = None,
+) -> DataFrame:
+    """user_id, event_time, weight, vector, text_vector, n of ``events`` (user_id, item_id,
+    event_type, event_time[, text]) on ``items`` (item_id, vector), each standing for one
+    event; ``texts`` (text, text_vector) adds the embedded event texts, and ``base`` (rows
+    of SUMS_SCHEMA) one row per user standing for the sums of their earlier events."""
+    weighted = _event_rows(events, items, cfg, texts)
     if base is None:
         return weighted
     doubles = [F.col(c).cast("array<double>").alias(c) for c in ("vector", "text_vector")]
@@ -137,28 +147,13 @@ def _weighted(events, items, cfg, texts, base: DataFrame | None) -> DataFrame:
     return weighted.unionByName(sums_as_events(base))
 
 
-def user_vectors(
-    events: DataFrame,
-    items: DataFrame,
-    cfg: UsersConfig,
-    texts: DataFrame | None = None,
-    base: DataFrame | None = None,
-) -> DataFrame:
-    """One row per user of ``events`` (user_id, item_id, event_type, event_time[, text])
-    whose items are in ``items`` (item_id, vector); ``texts`` (text, text_vector) blends in
-    the embedded event texts; ``base`` (rows of SUMS_SCHEMA) adds the sums of earlier events,
-    so a user with base rows alone gets a vector too."""
-    weighted = _weighted(events, items, cfg, texts, base)
+def user_vectors(weighted: DataFrame, cfg: UsersConfig) -> DataFrame:
+    """One vector per user of ``weighted_events`` (USER_SCHEMA); a user with a base row alone
+    gets one too."""
     return weighted.groupBy("user_id").applyInPandas(_one_user(cfg), USER_SCHEMA)
 
 
-def user_sums(
-    events: DataFrame,
-    items: DataFrame,
-    cfg: UsersConfig,
-    texts: DataFrame | None = None,
-    base: DataFrame | None = None,
-) -> DataFrame:
-    """Like ``user_vectors``, but the unnormalised sums (SUMS_SCHEMA) that ``base`` takes."""
-    weighted = _weighted(events, items, cfg, texts, base)
+def user_sums(weighted: DataFrame, cfg: UsersConfig) -> DataFrame:
+    """The unnormalised sums (SUMS_SCHEMA) of ``weighted_events``, one row per user: what
+    ``base`` takes."""
     return weighted.groupBy("user_id").applyInPandas(_one_sum(cfg), SUMS_SCHEMA)

@@ -17,7 +17,7 @@ from pipelines.embed.events import EVENT_DATE
 from pipelines.embed.user_base import BaseState, UserBase
 from pipelines.embed.users import text_vectors
 from pipelines.lake.partitions import Partitions
-from pipelines.methods.user_vectors import user_vectors
+from pipelines.methods.user_vectors import user_vectors, weighted_events
 from pipelines.runtime.reads import live_model_id, live_vectors
 from pipelines.tables import EVENTS, USER_BASE, USER_EMBEDDINGS
 
@@ -84,9 +84,9 @@ def _assert_users_match_a_full_recompute(lake) -> None:
     ctx.lake.begin()
     events = ctx.lake.read(EVENTS)
     model_id = live_model_id(ctx.lake)
-    expected = user_vectors(
-        events, live_vectors(ctx), ctx.settings.users, text_vectors(ctx, events, model_id)
-    ).toPandas()
+    cfg, texts = ctx.settings.users, text_vectors(ctx, events, model_id)
+    expected = user_vectors(weighted_events(events, live_vectors(ctx), cfg, texts), cfg)
+    expected = expected.toPandas()
     found = ctx.lake.read(USER_EMBEDDINGS).toPandas().set_index("user_id")
     assert sorted(found.index) == sorted(expected.user_id)
     for row in expected.itertuples():
