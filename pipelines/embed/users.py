@@ -44,16 +44,18 @@ def embed_events(ctx: RunContext) -> StageResult:
     MERGE them into the users table; a run without an interval recomputes every user."""
     counts = ingest_events(ctx)
     events = ctx.lake.read(EVENTS)
+    events_version = ctx.lake.inputs[EVENTS]
     catalog_version = validated_version(ctx)
     items = live_vectors(ctx, catalog_version)
     model_id = live_model_id(ctx.lake, catalog_version)
-    base = UserBase(ctx, items, catalog_version, lambda rows: text_vectors(ctx, rows, model_id))
+    catalog = f"{ctx.lake.table_id(CATALOG_EMBEDDINGS)}@{catalog_version}"
+    base = UserBase(ctx, items, catalog, lambda rows: text_vectors(ctx, rows, model_id))
     window = run_window(ctx)
     if window is None:
         seal, rebuild = last_event_date(events), "a run without an interval reads every event"
     else:
         seal, rebuild = window_dates(window)[0], None
-    summed = None if seal is None else base.sealed_at(seal, rebuild)
+    summed = None if seal is None else base.sealed_at(seal, events, events_version, rebuild)
     recent = events if seal is None else since(events, seal)
     everyone = window is None or not ctx.lake.exists(USER_EMBEDDINGS)
     if not everyone:

@@ -18,7 +18,7 @@ import json
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pipelines.io.workdirs import LockTimeout, held
 from pipelines.lake.errors import ConcurrentWriteError, LakeError, TableNotFoundError
-from pipelines.lake.partitions import Partitions
+from pipelines.lake.partitions import Partitions, files_digest
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -156,6 +156,20 @@ class TableEngine(ABC):
     def deleted_fraction(self, table: str) -> float:
         """The share of ``table``'s stored rows its deletion vectors remove (0 without)."""
         return 0.0
+
+    def table_id(self, table: str) -> str:
+        """The Delta table's id: a table dropped and made anew gets another."""
+        from deltalake import DeltaTable
+
+        return DeltaTable(str(self.path(table))).metadata().id
+
+    def files_digest(
+        self, table: str, version: int, column: str, keep: Callable[[str | None], bool]
+    ) -> str:
+        """``partitions.files_digest`` of ``table`` at ``version``."""
+        from deltalake import DeltaTable
+
+        return files_digest(DeltaTable(str(self.path(table)), version=version), column, keep)
 
     def partition_columns(self, table: str) -> list[str]:
         """The columns ``table`` is partitioned by ([] for none or no table)."""

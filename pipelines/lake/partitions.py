@@ -9,7 +9,7 @@ says so (``VALUES_IN_DATA``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -120,3 +120,22 @@ def removals(table: DeltaTable, partitions: Partitions) -> list:
         RemoveAction(r["path"], True, now, r["size"], {partitions.column: r["value"]})
         for r in _file_rows(table, partitions)
     ]
+
+
+def files_digest(table: DeltaTable, column: str, keep: Callable[[str | None], bool]) -> str:
+    """A digest of the data files of ``table`` whose ``column`` partition value ``keep``
+    accepts (path, size, deletion vector): Delta never rewrites a file in place, so any
+    commit that adds or removes a row there changes it."""
+    import hashlib
+
+    import pyarrow as pa
+
+    rows = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+    key = f"partition.{column}"
+    kept = sorted(
+        "|".join(str(v) for k, v in sorted(row.items()) if k in ("path", "size_bytes")
+                 or k.lower().startswith("deletion"))
+        for row in rows
+        if keep(partition_value(row[key]))
+    )  # fmt: skip
+    return hashlib.sha256("\n".join(kept).encode()).hexdigest()[:16]

@@ -16,6 +16,8 @@ from pyspark.sql import functions as F
 from pipelines.embed.events import EVENT_DATE
 from pipelines.embed.user_base import BaseState, UserBase
 from pipelines.embed.users import text_vectors
+from pipelines.lake import open_lake
+from pipelines.lake.errors import ConcurrentWriteError
 from pipelines.lake.partitions import Partitions
 from pipelines.methods.user_vectors import user_vectors, weighted_events
 from pipelines.runtime.reads import live_model_id, live_vectors
@@ -139,14 +141,38 @@ def test_a_base_whose_events_changed_underneath_is_rebuilt(lake):
     kept = engine.read(EVENTS, partitions=day_two).filter(F.col("user_id") != "U1")
     engine.write(kept, EVENTS, "hand-edit", replace=day_two)  # U1's day 2 deleted by hand
     action = _run(lake, _hour(6, 9), _late(6, 9, range(4)))
-    assert action == "rebuilt before 2026-01-06 (38 events before the seal, base summed 40)"
+    assert action == (
+        "rebuilt before 2026-01-06 (the events before the seal changed since the base summed them)"
+    )
     _assert_users_match_a_full_recompute(lake)
 
 
-def test_a_base_of_another_catalog_version_is_stale_before_any_count():
-    base = UserBase(ctx=None, items=None, catalog_version=7, texts=lambda rows: None)
-    state = BaseState(date(2026, 1, 6), catalog_version=6, events=40)
-    reason = base._stale(state, date(2026, 1, 6), events=None)
-    assert reason == "catalog version 7, base summed 6"
+def test_a_change_of_the_users_weights_rebuilds_the_base(lake):
+    _run(lake, None)
+    lake.settings.users.half_life_days = 9.0
+    action = _run(lake, _hour(6, 9), _late(6, 9, range(4)))
+    assert action.endswith("(the [users] weights, half-life or event texts changed)")
+    _assert_users_match_a_full_recompute(lake)
+
+
+def test_a_base_another_run_changed_meanwhile_is_not_overwritten(lake, monkeypatch):
+    _run(lake, None)
+    engine, other = lake.ctx.lake, open_lake(lake.spark, lake.settings.lake)
+    stale = UserBase._stale
+
+    def another_run_commits_first(self, state, seal, events_version):
+        rows = other.read(USER_BASE).toPandas()  # before another run's commit replaces them
+        rows = lake.spark.createDataFrame(rows, other.read(USER_BASE).schema)
+        other.write(rows, USER_BASE, "another-run", metadata=state.metadata())
+        return stale(self, state, seal, events_version) or "forced"
+
+    monkeypatch.setattr(UserBase, "_stale", another_run_commits_first)
+    with pytest.raises(ConcurrentWriteError, match="users/base changed while this run worked"):
+        _run(lake, _hour(3, 11), _late(3, 11, range(2)))
+    assert engine.history(USER_BASE)[0].run_id == "another-run"
+
+
+def test_what_a_base_summed_round_trips_through_its_commit():
+    state = BaseState(date(2026, 1, 6), catalog="t@6", events="ab12", settings="cd34")
     assert BaseState.of_commit(state.metadata() | {"run_id": "r"}) == state
     assert BaseState.of_commit({"run_id": "r"}) is None
