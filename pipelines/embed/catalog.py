@@ -119,7 +119,7 @@ def _update(ctx: RunContext, spec: BackendSpec, prepared: DataFrame, rejected: d
                 ctx, spec, to_embed, result.embedded, expected, changed, merge=True
             )
         else:
-            carried = _carried_rows(classified, previous, valid, ctx.run_id)
+            carried = _carried_rows(classified, previous, valid, statuses, ctx.run_id)
             result.table_version = _commit(ctx, spec, to_embed, result.embedded, expected, carried)
     finally:
         classified.unpersist()
@@ -242,16 +242,15 @@ def _changed_rows(
 
 
 def _carried_rows(
-    classified: DataFrame, previous: DataFrame, valid: DataFrame, run_id: str
+    classified: DataFrame, previous: DataFrame, valid: DataFrame, statuses: dict, run_id: str
 ) -> DataFrame:
     """What the new version keeps without embedding: unchanged rows with their vectors, and
-    tombstones, new and old."""
+    tombstones, new (read from the table only when the run has some) and old."""
     old_tombstones = previous.filter(F.col("is_deleted")).join(valid, "item_id", "left_anti")
-    return (
-        kept_rows(classified, previous)
-        .unionByName(new_tombstones(classified, previous, run_id))
-        .unionByName(shaped(old_tombstones))
-    )
+    carried = kept_rows(classified, previous).unionByName(shaped(old_tombstones))
+    if statuses.get("deleted"):
+        carried = carried.unionByName(new_tombstones(classified, previous, run_id))
+    return carried
 
 
 def _commit(

@@ -98,21 +98,19 @@ class UserBase:
         the base holds."""
         rows, state = self._current()
         reason = rebuild or self._stale(state, seal, events_version)
-        after = BaseState(seal, self.catalog, self._digest(seal, events_version), self._settings)
         if reason:
             log.info("users/base: rebuilding from every event before %s (%s)", seal, reason)
             self.action = f"rebuilt before {seal} ({reason})"
             sums = self._sums(before(events, seal))
-            meta = after.metadata()
+            meta = self._summed(seal, events_version)
             version = self.ctx.lake.write(sums, USER_BASE, self.ctx.run_id, metadata=meta)
         elif state.sealed_before < seal:
             days = since(before(events, seal), state.sealed_before)
             touched = days.select("user_id").distinct()
             fresh = self._sums(days, base=rows.join(touched, "user_id", "semi"))
             self.action = f"folded {state.sealed_before} to {seal}"
-            version = self.ctx.lake.merge(
-                fresh, USER_BASE, ["user_id"], self.ctx.run_id, after.metadata()
-            )
+            meta = self._summed(seal, events_version)
+            version = self.ctx.lake.merge(fresh, USER_BASE, ["user_id"], self.ctx.run_id, meta)
         else:
             self.action = f"reused (sealed before {seal})"
             return rows
@@ -131,6 +129,11 @@ class UserBase:
             return None, None
         rows = lake.read(USER_BASE)
         return rows, BaseState.of_commit(lake.commit_metadata(USER_BASE, lake.inputs[USER_BASE]))
+
+    def _summed(self, seal: date, events_version: int) -> dict[str, object]:
+        """The commit metadata of a base sealed at ``seal`` from this run's inputs."""
+        digest = self._digest(seal, events_version)
+        return BaseState(seal, self.catalog, digest, self._settings).metadata()
 
     @property
     def _settings(self) -> str:
