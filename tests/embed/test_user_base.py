@@ -138,8 +138,11 @@ def test_a_base_whose_events_changed_underneath_is_rebuilt(lake):
     engine = lake.ctx.lake
     engine.begin()
     day_two = Partitions.of(EVENT_DATE, [date(2026, 1, 2)])
-    kept = engine.read(EVENTS, partitions=day_two).filter(F.col("user_id") != "U1")
-    engine.write(kept, EVENTS, "hand-edit", replace=day_two)  # U1's day 2 deleted by hand
+    rows = engine.read(EVENTS, partitions=day_two)
+    bought = F.when(F.col("user_id") == "U1", "buy").otherwise(F.col("event_type"))
+    edited = rows.withColumn("event_type", bought).toPandas()  # as many rows, other weights
+    edited = lake.spark.createDataFrame(edited, rows.schema)
+    engine.write(edited, EVENTS, "hand-edit", replace=day_two)
     action = _run(lake, _hour(6, 9), _late(6, 9, range(4)))
     assert action == (
         "rebuilt before 2026-01-06 (the events before the seal changed since the base summed them)"
